@@ -1,0 +1,57 @@
+# softmaxce build, test and install targets. Needs Go >= 1.26, a C compiler
+# and Python 3 with pip.
+
+GO ?= go
+CC ?= cc
+PYTHON ?= python3
+PREFIX ?= /usr/local
+
+LIB := python/softmaxce/libsoftmaxce.so
+GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.c' -o -name '*.h')
+
+.PHONY: all lib demo test test-deps test-go test-c test-python bench install clean
+
+all: lib
+
+lib: $(LIB)
+
+$(LIB): $(GO_SOURCES) go.mod
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $@ ./capi
+	rm -f $(@:.so=.h)
+
+demo: lib
+	PYTHONPATH=python $(PYTHON) -m softmaxce demo
+
+# Installs the Python packages the tests compare against (PyTorch,
+# TensorFlow) into the current Python environment.
+test-deps:
+	$(PYTHON) -m pip install -q -r requirements-test.txt
+
+test: test-deps test-go test-c test-python
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+build/example: examples/example.c capi/softmaxce.h $(LIB)
+	@mkdir -p build
+	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -Icapi -o $@ examples/example.c \
+		-Lpython/softmaxce -lsoftmaxce -Wl,-rpath,'$$ORIGIN/../python/softmaxce' -lm
+
+test-c: build/example
+	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -fsyntax-only -Icapi -x c capi/softmaxce.h
+	c++ -std=c++11 -Wall -Wextra -pedantic -Werror -fsyntax-only -Icapi -x c++ capi/softmaxce.h
+	./build/example
+
+test-python: lib
+	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python python/softmaxce --doctest-modules
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsoftmaxce.so
+	install -m 0644 capi/softmaxce.h $(DESTDIR)$(PREFIX)/include/softmaxce.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' capi/softmaxce.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/softmaxce.pc
+
+clean:
+	rm -rf build $(LIB) $(LIB:.so=.h)

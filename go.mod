@@ -1,0 +1,3 @@
+module github.com/softmaxce/softmaxce
+
+go 1.26
