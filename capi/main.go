@@ -117,10 +117,6 @@ func optionsOf(o *C.sce_options) (core.Options, error) {
 	if o == nil {
 		return core.Options{}, fmt.Errorf("%w: options is NULL", core.ErrInvalidArgument)
 	}
-	if o.reserved != 0 {
-		return core.Options{}, fmt.Errorf("%w: options.reserved is %d, want 0",
-			core.ErrInvalidArgument, int32(o.reserved))
-	}
 	return core.Options{
 		Reduction:      core.Reduction(o.reduction),
 		HasIgnoreIndex: o.has_ignore_index != 0,
@@ -128,6 +124,7 @@ func optionsOf(o *C.sce_options) (core.Options, error) {
 		LabelSmoothing: float64(o.label_smoothing),
 		ZLoss:          float64(o.z_loss),
 		MeanBy:         core.MeanBy(o.mean_by),
+		Flags:          core.Flags(o.flags),
 	}, nil
 }
 
@@ -179,6 +176,44 @@ func sparse[T core.Float, L core.Label](loss, grad, logits, labels, weight,
 	gradOutput buffer, shape core.Shape, opt core.Options) error {
 	return core.SparseCrossEntropy(slice[T](loss), slice[T](grad), slice[T](logits),
 		slice[L](labels), slice[T](weight), slice[T](gradOutput), shape, opt)
+}
+
+//export sceGoDenseCrossEntropy
+func sceGoDenseCrossEntropy(dtype C.int, outer, classes, inner C.int64_t,
+	logits unsafe.Pointer, logitsLen C.int64_t, labels unsafe.Pointer, labelsLen C.int64_t,
+	weight unsafe.Pointer, weightLen C.int64_t, gradOutput unsafe.Pointer,
+	gradOutputLen C.int64_t, options unsafe.Pointer, loss unsafe.Pointer, lossLen C.int64_t,
+	grad unsafe.Pointer, gradLen C.int64_t, gradLabels unsafe.Pointer,
+	gradLabelsLen C.int64_t) (code C.int) {
+	defer guard(&code)
+	debug.SetPanicOnFault(true)
+
+	bufs := []buffer{{"logits", logits, logitsLen}, {"labels", labels, labelsLen},
+		{"weight", weight, weightLen}, {"grad_output", gradOutput, gradOutputLen},
+		{"loss", loss, lossLen}, {"grad", grad, gradLen},
+		{"grad_labels", gradLabels, gradLabelsLen}}
+	if err := checkBuffers(bufs...); err != nil {
+		return status(err)
+	}
+	opt, err := optionsOf((*C.sce_options)(options))
+	if err != nil {
+		return status(err)
+	}
+	shape := shapeOf(outer, classes, inner)
+	switch dtype {
+	case C.SCE_FLOAT32:
+		return status(dense[float32](bufs, shape, opt))
+	case C.SCE_FLOAT64:
+		return status(dense[float64](bufs, shape, opt))
+	}
+	return status(floatDtypeError(dtype))
+}
+
+// dense calls core.DenseCrossEntropy with the buffers in the order of
+// sceGoDenseCrossEntropy's arguments.
+func dense[T core.Float](b []buffer, shape core.Shape, opt core.Options) error {
+	return core.DenseCrossEntropy(slice[T](b[4]), slice[T](b[5]), slice[T](b[6]),
+		slice[T](b[0]), slice[T](b[1]), slice[T](b[2]), slice[T](b[3]), shape, opt)
 }
 
 //export sceGoUnary

@@ -81,6 +81,23 @@ int sce_sparse_cross_entropy(int dtype, int label_dtype, int64_t outer, int64_t 
                                    (void *)options, loss, loss_len, grad, grad_len);
 }
 
+int sce_dense_cross_entropy(int dtype, int64_t outer, int64_t classes, int64_t inner,
+                            const void *logits, int64_t logits_len, const void *labels,
+                            int64_t labels_len, const void *weight, int64_t weight_len,
+                            const void *grad_output, int64_t grad_output_len,
+                            const sce_options *options, void *loss, int64_t loss_len,
+                            void *grad, int64_t grad_len, void *grad_labels,
+                            int64_t grad_labels_len) {
+    if (forked_child) {
+        return refuse_in_forked_child();
+    }
+    return sceGoDenseCrossEntropy(dtype, outer, classes, inner, (void *)logits, logits_len,
+                                  (void *)labels, labels_len, (void *)weight, weight_len,
+                                  (void *)grad_output, grad_output_len, (void *)options,
+                                  loss, loss_len, grad, grad_len, grad_labels,
+                                  grad_labels_len);
+}
+
 int sce_softmax(int dtype, int64_t outer, int64_t classes, int64_t inner, const void *x,
                 int64_t x_len, void *y, int64_t y_len) {
     if (forked_child) {

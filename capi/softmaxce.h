@@ -117,6 +117,9 @@ SCE_API const char *sce_last_error(void);
 #define SCE_REDUCTION_SUM 1  /* one loss: the sum over positions */
 #define SCE_REDUCTION_MEAN 2 /* one loss: the sum divided by a denominator */
 
+/* Bits of sce_options.flags. */
+#define SCE_FLAG_KL_DIVERGENCE 1 /* dense labels: subtract the target entropy */
+
 /* What SCE_REDUCTION_MEAN divides by. */
 #define SCE_MEAN_BY_WEIGHT_SUM 0  /* sum of w[label] over kept positions (torch, ONNX) */
 #define SCE_MEAN_BY_VALID_COUNT 1 /* number of kept positions (chainer) */
@@ -138,6 +141,7 @@ SCE_API const char *sce_last_error(void);
  * @z_loss            coefficient >= 0 of an extra z_loss * logsumexp^2 term
  *                    per kept position.
  * @mean_by           SCE_MEAN_BY_* denominator for SCE_REDUCTION_MEAN.
+ * @flags             SCE_FLAG_* bits; 0 for integer labels.
  */
 typedef struct sce_options {
     int32_t reduction;
@@ -146,7 +150,7 @@ typedef struct sce_options {
     double label_smoothing;
     double z_loss;
     int32_t mean_by;
-    int32_t reserved; /* must be 0 */
+    int32_t flags;
 } sce_options;
 
 /* ---- Cross-entropy with integer labels ------------------------------- */
@@ -189,6 +193,35 @@ SCE_API int sce_sparse_cross_entropy(
     const void *weight, int64_t weight_len, const void *grad_output,
     int64_t grad_output_len, const sce_options *options, void *loss, int64_t loss_len,
     void *grad, int64_t grad_len);
+
+/* ---- Cross-entropy with dense labels --------------------------------- */
+
+/**
+ * sce_dense_cross_entropy() - loss and gradients for dense (soft) labels.
+ *
+ * labels has the shape of the logits. With smoothed targets
+ * u_c = (1 - eps) * t_c + eps / classes, a_c = w[c] * u_c and A = sum_c a_c,
+ * the loss of a position is sum_c a_c * ((m - x_c) + log(s)), where a class
+ * with a_c = 0 adds nothing even when x_c is -inf (0 * log 0 = 0). The
+ * gradient with respect to the logits is the exact softmax(x) * A - a, also
+ * when label rows do not sum to 1; with respect to the labels it is
+ * -(1 - eps) * w[c] * log_softmax(x)_c. Both are scaled like the sparse
+ * gradient. SCE_FLAG_KL_DIVERGENCE subtracts sum_c a_c * log(u_c).
+ *
+ * Arguments are those of sce_sparse_cross_entropy(), with these changes:
+ * @labels       outer * classes * inner values of type dtype.
+ * @options      has_ignore_index must be 0; mean_by must be
+ *               SCE_MEAN_BY_POSITIONS or SCE_MEAN_BY_OUTER.
+ * @grad_labels  output of the labels' length, or NULL with length 0 to skip
+ *               it; must not overlap any other buffer.
+ * @return SCE_OK or an error status; see sce_last_error().
+ */
+SCE_API int sce_dense_cross_entropy(
+    int dtype, int64_t outer, int64_t classes, int64_t inner, const void *logits,
+    int64_t logits_len, const void *labels, int64_t labels_len, const void *weight,
+    int64_t weight_len, const void *grad_output, int64_t grad_output_len,
+    const sce_options *options, void *loss, int64_t loss_len, void *grad, int64_t grad_len,
+    void *grad_labels, int64_t grad_labels_len);
 
 /* ---- Softmax and log-softmax ------------------------------------------- */
 

@@ -79,7 +79,19 @@ type Options struct {
 
 	// MeanBy is the denominator of ReductionMean.
 	MeanBy MeanBy
+
+	// Flags holds FlagKLDivergence or 0.
+	Flags Flags
 }
+
+// Flags are option bits. The values match the C interface's SCE_FLAG_* codes.
+type Flags int32
+
+// FlagKLDivergence makes the dense-label loss the KL divergence
+// sum_c t_c*(log t_c - log p_c) instead of the cross-entropy: it subtracts the
+// target entropy, which does not change the gradient with respect to the
+// logits. Only DenseCrossEntropy accepts it.
+const FlagKLDivergence Flags = 1
 
 func (o *Options) check() error {
 	switch o.Reduction {
@@ -93,6 +105,10 @@ func (o *Options) check() error {
 	}
 	if !(o.ZLoss >= 0 && o.ZLoss <= math.MaxFloat64) {
 		return argumentError("z_loss %v is not a finite value >= 0", o.ZLoss)
+	}
+	if o.Flags&^FlagKLDivergence != 0 {
+		return argumentError("flags %d holds unknown bits; the only flag is %d "+
+			"(KL divergence)", int32(o.Flags), int32(FlagKLDivergence))
 	}
 	if o.MeanBy < MeanByWeightSum || o.MeanBy > MeanByPositions {
 		return argumentError("mean_by %d is not one of 0 (weight sum), 1 (valid count), "+

@@ -58,15 +58,8 @@ func SparseBackward[T Float, L Label](grad, logits []T, labels []L,
 
 // sparsePlan is one checked SparseCrossEntropy call.
 type sparsePlan[T Float, L Label] struct {
-	loss, grad, logits []T
-	labels             []L
-	weight, gradOutput []T
-	shape              Shape
-	opt                Options
-	positions          int
-	weightSum          float64 // sum_c w[c], or Classes without weights
-	denom              float64 // the mean's denominator
-	upstream           float64 // gradient scale for sum and mean
+	plan[T]
+	labels []L
 }
 
 func newSparsePlan[T Float, L Label](loss, grad, logits []T, labels []L,
@@ -78,12 +71,18 @@ func newSparsePlan[T Float, L Label](loss, grad, logits []T, labels []L,
 	if err := opt.check(); err != nil {
 		return nil, err
 	}
-	p := &sparsePlan[T, L]{loss: loss, grad: grad, logits: logits, labels: labels,
-		weight: weight, gradOutput: gradOutput, shape: shape, opt: opt, positions: positions}
-	if err := p.checkLengths(elements); err != nil {
-		return nil, err
+	if opt.Flags != 0 {
+		return nil, argumentError("flags %d: no flag applies to integer labels",
+			int32(opt.Flags))
 	}
-	if p.weightSum, err = checkWeight(weight, shape.Classes); err != nil {
+	p := &sparsePlan[T, L]{labels: labels, plan: plan[T]{loss: loss, grad: grad,
+		logits: logits, weight: weight, gradOutput: gradOutput, shape: shape, opt: opt,
+		positions: positions}}
+	if len(labels) != positions {
+		return nil, shapeError("labels has %d elements, want outer %d * inner %d = %d",
+			len(labels), shape.Outer, shape.Inner, positions)
+	}
+	if err := p.check(elements); err != nil {
 		return nil, err
 	}
 	gradSpan := spanOf("grad", grad)
@@ -98,59 +97,7 @@ func newSparsePlan[T Float, L Label](loss, grad, logits []T, labels []L,
 	if err := p.scanLabels(); err != nil {
 		return nil, err
 	}
-	p.upstream = 1
-	if len(gradOutput) > 0 && opt.Reduction != ReductionNone {
-		p.upstream = float64(gradOutput[0])
-	}
 	return p, nil
-}
-
-func (p *sparsePlan[T, L]) checkLengths(elements int) error {
-	if len(p.logits) != elements {
-		return shapeError("logits has %d elements, want outer %d * classes %d * inner %d = %d",
-			len(p.logits), p.shape.Outer, p.shape.Classes, p.shape.Inner, elements)
-	}
-	if len(p.labels) != p.positions {
-		return shapeError("labels has %d elements, want outer %d * inner %d = %d",
-			len(p.labels), p.shape.Outer, p.shape.Inner, p.positions)
-	}
-	perPosition := p.opt.Reduction == ReductionNone
-	want := 1
-	if perPosition {
-		want = p.positions
-	}
-	if len(p.loss) != 0 && len(p.loss) != want {
-		return shapeError("loss has %d elements, want %d for reduction %v (or 0 to skip it)",
-			len(p.loss), want, p.opt.Reduction)
-	}
-	if len(p.gradOutput) != 0 && len(p.gradOutput) != want {
-		return shapeError("grad_output has %d elements, want %d for reduction %v "+
-			"(or 0 for ones)", len(p.gradOutput), want, p.opt.Reduction)
-	}
-	if len(p.grad) != 0 && len(p.grad) != elements {
-		return shapeError("grad has %d elements, want %d like logits (or 0 to skip it)",
-			len(p.grad), elements)
-	}
-	return nil
-}
-
-// checkWeight checks class weights and returns their sum (classes when nil).
-func checkWeight[T Float](weight []T, classes int) (float64, error) {
-	if len(weight) == 0 {
-		return float64(classes), nil
-	}
-	if len(weight) != classes {
-		return 0, shapeError("weight has %d elements, want one per class (%d)",
-			len(weight), classes)
-	}
-	var sum compensatedSum
-	for c, w := range weight {
-		if !(w >= 0 && float64(w) <= math.MaxFloat64) {
-			return 0, argumentError("weight[%d] = %v is not a finite value >= 0", c, w)
-		}
-		sum.add(float64(w))
-	}
-	return sum.value(), nil
 }
 
 // scanLabels checks every label and computes the mean's denominator.
@@ -197,33 +144,7 @@ func (p *sparsePlan[T, L]) ignored(y int64) bool {
 }
 
 func (p *sparsePlan[T, L]) run() {
-	mean := p.opt.Reduction == ReductionMean
-	if mean && p.denom == 0 {
-		// 0/0: nothing contributes to the mean, so the gradient is zero.
-		if len(p.loss) > 0 {
-			p.loss[0] = T(math.NaN())
-		}
-		clear(p.grad)
-		return
-	}
-	if len(p.loss) == 0 && len(p.grad) == 0 {
-		return
-	}
-
-	step := blockPositions(p.shape.Classes)
-	var total compensatedSum
-	for lo := 0; lo < p.positions; lo += step {
-		total.add(p.block(lo, min(lo+step, p.positions)))
-	}
-
-	if p.opt.Reduction == ReductionNone || len(p.loss) == 0 {
-		return
-	}
-	if mean {
-		p.loss[0] = T(total.value() / p.denom)
-	} else {
-		p.loss[0] = T(total.value())
-	}
+	p.plan.run(p.block)
 }
 
 // block processes positions [lo, hi) and returns the sum of their losses.
@@ -247,19 +168,11 @@ func (p *sparsePlan[T, L]) block(lo, hi int) float64 {
 			continue
 		}
 
-		var x, g []T
-		if s.Inner == 1 {
-			x = p.logits[pos*s.Classes : (pos+1)*s.Classes]
-			if len(p.grad) > 0 {
-				g = p.grad[pos*s.Classes : (pos+1)*s.Classes]
-			}
-		} else {
-			x = *scratch
-			gather(x, p.logits, s, pos/s.Inner, pos%s.Inner)
-			if len(p.grad) > 0 {
-				g = x
-			}
+		var buf []T
+		if scratch != nil {
+			buf = *scratch
 		}
+		x, g := rowViews(p.logits, p.grad, buf, s, pos)
 
 		l := p.row(x, g, int(y), p.coefficient(pos))
 		if s.Inner > 1 && g != nil {
@@ -276,27 +189,10 @@ func (p *sparsePlan[T, L]) block(lo, hi int) float64 {
 	return sum.value()
 }
 
-// coefficient returns the factor applied to the gradient of position pos.
-func (p *sparsePlan[T, L]) coefficient(pos int) float64 {
-	switch p.opt.Reduction {
-	case ReductionNone:
-		if len(p.gradOutput) > 0 {
-			return float64(p.gradOutput[pos])
-		}
-		return 1
-	case ReductionMean:
-		return p.upstream / p.denom
-	}
-	return p.upstream
-}
-
 // row computes the loss of one contiguous row x with label y and, when g is
 // not nil, writes coef times its gradient into g (which may be x).
 func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
-	wy := 1.0
-	if len(p.weight) > 0 {
-		wy = float64(p.weight[y])
-	}
+	wy := p.classWeight(y)
 	eps := p.opt.LabelSmoothing
 	c := float64(len(x))
 
@@ -355,21 +251,13 @@ func (p *sparsePlan[T, L]) rowGradient(g []T, y int, wy, coef, s, lse float64) {
 	} else {
 		b := coef * eps / c
 		for j, e := range g {
-			w := 1.0
-			if len(p.weight) > 0 {
-				w = float64(p.weight[j])
-			}
-			g[j] = T(float64(e)*f - b*w)
+			g[j] = T(float64(e)*f - b*p.classWeight(j))
 		}
 	}
 	// The label element in float64: p_y - 1 cancels, so round only once.
 	gy := ey*f - coef*(1-eps)*wy
 	if eps > 0 {
-		w := 1.0
-		if len(p.weight) > 0 {
-			w = float64(p.weight[y])
-		}
-		gy -= coef * eps / c * w
+		gy -= coef * eps / c * wy
 	}
 	g[y] = T(gy)
 }
@@ -379,15 +267,11 @@ func (p *sparsePlan[T, L]) rowGradient(g []T, y int, wy, coef, s, lse float64) {
 func (p *sparsePlan[T, L]) weightedGap(x []T, m float64) float64 {
 	var sum compensatedSum
 	for j, v := range x {
-		d := m - float64(v)
-		if len(p.weight) > 0 {
-			w := float64(p.weight[j])
-			if w == 0 {
-				continue
-			}
-			d *= w
+		w := p.classWeight(j)
+		if w == 0 {
+			continue
 		}
-		sum.add(d)
+		sum.add(w * (m - float64(v)))
 	}
 	return sum.value()
 }

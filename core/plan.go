@@ -1,0 +1,141 @@
+package core
+
+import "math"
+
+// plan holds the checked arguments shared by the cross-entropy calls.
+type plan[T Float] struct {
+	loss, grad, logits []T
+	gradLabels         []T // dense labels only
+	weight, gradOutput []T
+	shape              Shape
+	opt                Options
+	positions          int
+	weightSum          float64 // sum_c w[c], or Classes without weights
+	denom              float64 // the mean's denominator
+	upstream           float64 // gradient scale for sum and mean
+}
+
+// check validates the buffer lengths and the weights.
+func (p *plan[T]) check(elements int) error {
+	if len(p.logits) != elements {
+		return shapeError("logits has %d elements, want outer %d * classes %d * inner %d = %d",
+			len(p.logits), p.shape.Outer, p.shape.Classes, p.shape.Inner, elements)
+	}
+	want := 1
+	if p.opt.Reduction == ReductionNone {
+		want = p.positions
+	}
+	if len(p.loss) != 0 && len(p.loss) != want {
+		return shapeError("loss has %d elements, want %d for reduction %v (or 0 to skip it)",
+			len(p.loss), want, p.opt.Reduction)
+	}
+	if len(p.gradOutput) != 0 && len(p.gradOutput) != want {
+		return shapeError("grad_output has %d elements, want %d for reduction %v "+
+			"(or 0 for ones)", len(p.gradOutput), want, p.opt.Reduction)
+	}
+	if len(p.grad) != 0 && len(p.grad) != elements {
+		return shapeError("grad has %d elements, want %d like logits (or 0 to skip it)",
+			len(p.grad), elements)
+	}
+	var err error
+	if p.weightSum, err = checkWeight(p.weight, p.shape.Classes); err != nil {
+		return err
+	}
+	p.upstream = 1
+	if len(p.gradOutput) > 0 && p.opt.Reduction != ReductionNone {
+		p.upstream = float64(p.gradOutput[0])
+	}
+	return nil
+}
+
+// checkWeight checks class weights and returns their sum (classes when nil).
+func checkWeight[T Float](weight []T, classes int) (float64, error) {
+	if len(weight) == 0 {
+		return float64(classes), nil
+	}
+	if len(weight) != classes {
+		return 0, shapeError("weight has %d elements, want one per class (%d)",
+			len(weight), classes)
+	}
+	var sum compensatedSum
+	for c, w := range weight {
+		if !(w >= 0 && float64(w) <= math.MaxFloat64) {
+			return 0, argumentError("weight[%d] = %v is not a finite value >= 0", c, w)
+		}
+		sum.add(float64(w))
+	}
+	return sum.value(), nil
+}
+
+// classWeight returns w[c], or 1 without weights.
+func (p *plan[T]) classWeight(c int) float64 {
+	if len(p.weight) == 0 {
+		return 1
+	}
+	return float64(p.weight[c])
+}
+
+// coefficient returns the factor applied to the gradient of position pos.
+func (p *plan[T]) coefficient(pos int) float64 {
+	switch p.opt.Reduction {
+	case ReductionNone:
+		if len(p.gradOutput) > 0 {
+			return float64(p.gradOutput[pos])
+		}
+		return 1
+	case ReductionMean:
+		return p.upstream / p.denom
+	}
+	return p.upstream
+}
+
+// run calls block on fixed blocks of positions in order, adds up the loss
+// sums they return and stores the reduced loss.
+func (p *plan[T]) run(block func(lo, hi int) float64) {
+	mean := p.opt.Reduction == ReductionMean
+	if mean && p.denom == 0 {
+		// 0/0: nothing contributes to the mean, so the gradient is zero.
+		if len(p.loss) > 0 {
+			p.loss[0] = T(math.NaN())
+		}
+		clear(p.grad)
+		clear(p.gradLabels)
+		return
+	}
+	if len(p.loss) == 0 && len(p.grad) == 0 && len(p.gradLabels) == 0 {
+		return
+	}
+
+	step := blockPositions(p.shape.Classes)
+	var total compensatedSum
+	for lo := 0; lo < p.positions; lo += step {
+		total.add(block(lo, min(lo+step, p.positions)))
+	}
+
+	if p.opt.Reduction == ReductionNone || len(p.loss) == 0 {
+		return
+	}
+	if mean {
+		p.loss[0] = T(total.value() / p.denom)
+	} else {
+		p.loss[0] = T(total.value())
+	}
+}
+
+// rowViews returns position pos's class axis of x and of out (nil when out
+// is empty). For inner > 1 it gathers x into scratch and returns scratch for
+// both, so the caller must scatter the output row back.
+func rowViews[T Float](x, out, scratch []T, s Shape, pos int) (xRow, outRow []T) {
+	if s.Inner == 1 {
+		xRow = x[pos*s.Classes : (pos+1)*s.Classes]
+		if len(out) > 0 {
+			outRow = out[pos*s.Classes : (pos+1)*s.Classes]
+		}
+		return xRow, outRow
+	}
+	gather(scratch, x, s, pos/s.Inner, pos%s.Inner)
+	if len(out) > 0 {
+		outRow = scratch
+	}
+	return scratch, outRow
+}
