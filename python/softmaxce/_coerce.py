@@ -1,0 +1,240 @@
+"""Conversion of array-like arguments to the dense arrays the C library reads.
+
+Rules, shared by every public function:
+
+* Logits (and softmax inputs and outputs): float32 and float64 are used as
+  they are. float16 is computed in float32 and the results are rounded back
+  to float16 once. Integer, bool, complex, object and wider-than-float64 float
+  arrays raise :class:`InvalidDtypeError`, because a loss of integers is
+  almost always a bug and the other casts would lose values.
+* Integer labels: int32 and int64 are used as they are. int8, int16, uint8,
+  uint16 and uint32 are cast to int64, which is exact. uint64 is cast to int64
+  when every value fits, else :class:`LabelOutOfRangeError` names the first
+  one that does not. Float, bool and other labels raise
+  :class:`InvalidDtypeError`; an empty array of any real dtype is accepted.
+* Class weights and upstream gradients: any real dtype other than bool is
+  converted to the working float dtype of the logits.
+* Every array is made C-contiguous, in native byte order; that copies a
+  non-contiguous or byte-swapped input, and a cast copies too.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _lib
+from ._errors import InvalidArgumentError, InvalidDtypeError, LabelOutOfRangeError
+
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
+_INT32 = np.dtype(np.int32)
+_INT64 = np.dtype(np.int64)
+_INT64_MAX = np.iinfo(np.int64).max
+_INT64_MIN = np.iinfo(np.int64).min
+
+# Label dtypes widened to int64 without loss.
+_WIDENED_LABEL_DTYPES = frozenset(
+    np.dtype(t) for t in (np.int8, np.int16, np.uint8, np.uint16, np.uint32)
+)
+
+
+class FloatArray(NamedTuple):
+    """A float array ready for the library, with the dtype to return results in."""
+
+    array: NDArray[np.floating]
+    out_dtype: np.dtype
+
+
+def dtype_code(dtype: np.dtype) -> int:
+    """Return the library's code for a float32/float64 or int32/int64 dtype."""
+    if dtype == _FLOAT32:
+        return _lib.SCE_FLOAT32
+    if dtype == _FLOAT64:
+        return _lib.SCE_FLOAT64
+    if dtype == _INT32:
+        return _lib.SCE_INT32
+    return _lib.SCE_INT64
+
+
+def address(array: NDArray | None) -> int | None:
+    """Return the address of the first element of `array`, or None for None."""
+    if array is None:
+        return None
+    return array.ctypes.data
+
+
+def _describe(dtype: np.dtype) -> str:
+    return f"dtype {dtype.name}"
+
+
+def work_dtype_for(dtype: np.dtype) -> np.dtype | None:
+    """Return the dtype the library computes in for floats of `dtype`, or None."""
+    if dtype.kind != "f":
+        return None
+    if dtype.itemsize == 8:
+        return _FLOAT64
+    if dtype.itemsize <= 4:
+        return _FLOAT32
+    return None
+
+
+def as_float(value: ArrayLike, name: str) -> FloatArray:
+    """Convert logits-like `value` to a contiguous float32/float64 array.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `value` is not a float16, float32 or float64 array.
+    """
+    array = np.asarray(value)
+    work_dtype = work_dtype_for(array.dtype)
+    if work_dtype is None:
+        raise InvalidDtypeError(
+            f"{name} must be a float16, float32 or float64 array, got "
+            f"{_describe(array.dtype)}; convert it explicitly, for example with "
+            f"{name}.astype(np.float32)"
+        )
+    # float16 is the only float narrower than its working dtype.
+    out_dtype = array.dtype.newbyteorder("=")
+    return FloatArray(np.asarray(array, dtype=work_dtype, order="C"), out_dtype)
+
+
+def as_real(value: ArrayLike, name: str, dtype: np.dtype) -> NDArray[np.floating]:
+    """Convert weight- or gradient-like `value` to a contiguous array of `dtype`.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `value` is not an integer or float array.
+    """
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise InvalidDtypeError(
+            f"{name} must contain real numbers (an integer or float dtype), got "
+            f"{_describe(array.dtype)}"
+        )
+    return np.asarray(array, dtype=dtype, order="C")
+
+
+def as_labels(value: ArrayLike, name: str) -> NDArray[np.integer]:
+    """Convert class-index `value` to a contiguous int32 or int64 array.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `value` is not an integer array.
+    LabelOutOfRangeError
+        If a uint64 label does not fit in int64.
+    """
+    array = np.asarray(value)
+    dtype = array.dtype
+    if dtype.kind == "i" and dtype.itemsize in (4, 8):
+        native = _INT32 if dtype.itemsize == 4 else _INT64
+        return np.asarray(array, dtype=native, order="C")
+    if dtype in _WIDENED_LABEL_DTYPES or (array.size == 0 and dtype.kind in "iuf"):
+        return np.asarray(array, dtype=_INT64, order="C")
+    if dtype.kind == "u" and dtype.itemsize == 8:
+        _check_uint64_labels(array, name)
+        return np.asarray(array, dtype=_INT64, order="C")
+    raise InvalidDtypeError(
+        f"{name} must contain integer class indices (int32 or int64; int8, int16, "
+        f"uint8, uint16, uint32 and uint64 are converted), got "
+        f"{_describe(dtype)}"
+    )
+
+
+def _check_uint64_labels(array: NDArray[np.unsignedinteger], name: str) -> None:
+    too_large = array > _INT64_MAX
+    if too_large.any():
+        position = np.unravel_index(int(np.argmax(too_large)), array.shape)
+        raise LabelOutOfRangeError(
+            f"{name} contains the label {int(array[position])} at position "
+            f"{tuple(int(i) for i in position)}, which is outside the valid range "
+            "of class indices [0, classes)"
+        )
+
+
+def as_int64(value: object, name: str) -> int:
+    """Return `value` as a Python int in the int64 range.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `value` is not an integer.
+    InvalidArgumentError
+        If `value` does not fit in int64.
+    """
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise InvalidDtypeError(
+            f"{name} must be an integer, got {value!r} of type {type(value).__name__}"
+        ) from None
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise InvalidArgumentError(
+            f"{name} must fit in a signed 64-bit integer [{_INT64_MIN}, "
+            f"{_INT64_MAX}], got {number}"
+        )
+    return number
+
+
+def as_float_scalar(value: object, name: str) -> float:
+    """Return the real number `value` as a Python float.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `value` is not a real number (a string, a complex or an array).
+    """
+    if type(value) in (float, int):
+        return float(value)
+    if isinstance(value, (str, bytes, complex, np.complexfloating)) or np.ndim(value):
+        raise InvalidDtypeError(
+            f"{name} must be a real number, got {value!r} of type "
+            f"{type(value).__name__}"
+        )
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidDtypeError(
+            f"{name} must be a real number, got {value!r} of type "
+            f"{type(value).__name__}"
+        ) from None
+
+
+def class_axis_layout(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    """Return (outer, classes, inner) for a class axis `axis` of `shape`.
+
+    The layout describes the array as it lies in memory, so no transpose is
+    needed whatever the axis.
+    """
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+
+
+def normalize_axis(axis: object, ndim: int, name: str = "axis") -> int:
+    """Return `axis` as an index in [0, ndim), accepting negative values.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `axis` is not an integer.
+    InvalidArgumentError
+        If `axis` is outside [-ndim, ndim).
+    """
+    try:
+        index = operator.index(axis)
+    except TypeError:
+        raise InvalidDtypeError(
+            f"{name} must be an integer, got {axis!r} of type {type(axis).__name__}"
+        ) from None
+    if not -ndim <= index < ndim:
+        raise InvalidArgumentError(
+            f"{name} {index} is out of bounds for an array of {ndim} dimensions; "
+            f"valid values are {-ndim} to {ndim - 1}"
+        )
+    return index % ndim

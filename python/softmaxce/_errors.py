@@ -1,0 +1,63 @@
+"""Exceptions raised by softmaxce.
+
+Every exception derives from :class:`SoftmaxCEError` and from the built-in
+exception that Python code would expect for the same mistake, so callers may
+catch either ``IndexError`` or ``LabelOutOfRangeError``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ForkedProcessError",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidDtypeError",
+    "InvalidShapeError",
+    "LabelOutOfRangeError",
+    "SoftmaxCEError",
+]
+
+
+class SoftmaxCEError(Exception):
+    """Base class of every error raised by softmaxce.
+
+    Parameters
+    ----------
+    message : str
+        Text naming the argument, the offending value and what is valid.
+    status : int, optional
+        Status code returned by the C library, or ``None`` when the error was
+        detected in Python before the library was called.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LabelOutOfRangeError(SoftmaxCEError, IndexError):
+    """Error for a label outside ``[0, classes)`` that is not the ignore index."""
+
+
+class InvalidArgumentError(SoftmaxCEError, ValueError):
+    """Error for an option or weight value that is invalid, or overlapping buffers."""
+
+
+class InvalidShapeError(InvalidArgumentError):
+    """Error for a dimension, rank or length that does not fit the other arguments."""
+
+
+class InvalidDtypeError(SoftmaxCEError, TypeError):
+    """Error for an array whose dtype cannot be used for that argument."""
+
+
+class ForkedProcessError(SoftmaxCEError, RuntimeError):
+    """Error for a call made in a child process forked after softmaxce was loaded.
+
+    The Go runtime inside the library does not survive ``fork()``, so such a
+    call is rejected instead of entering the runtime, where it would hang.
+    """
+
+
+class InternalError(SoftmaxCEError, RuntimeError):
+    """Error for a failure that indicates a bug in softmaxce itself."""

@@ -1,0 +1,314 @@
+"""ctypes binding of libsoftmaxce, the C interface declared in capi/softmaxce.h.
+
+This is the only module that touches ctypes. It loads the shared library once,
+declares the argument and result types of every C function once (the C
+prototype is written above each declaration), and turns a non-zero status code
+into an exception in one place, :func:`raise_for_status`.
+
+Pointers are passed as plain ``int`` addresses (``c_void_p`` accepts them), so
+a call costs no per-element Python work. ctypes releases the GIL while a C
+function runs, so calls from several threads run in parallel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from ._errors import (
+    ForkedProcessError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidDtypeError,
+    InvalidShapeError,
+    LabelOutOfRangeError,
+    SoftmaxCEError,
+)
+
+LIBRARY_ENV_VAR = "SOFTMAXCE_LIBRARY"
+LIBRARY_NAME = "libsoftmaxce.so"
+
+# Status codes; the values are pinned by the C interface.
+SCE_OK = 0
+SCE_ERROR_LABEL_OUT_OF_RANGE = 1
+SCE_ERROR_INVALID_SHAPE = 2
+SCE_ERROR_INVALID_ARGUMENT = 3
+SCE_ERROR_INVALID_DTYPE = 4
+SCE_ERROR_OVERLAP = 5
+SCE_ERROR_FORKED = 6
+SCE_ERROR_INTERNAL = 7
+
+# Dtype codes.
+SCE_FLOAT32 = 1
+SCE_FLOAT64 = 2
+SCE_INT32 = 3
+SCE_INT64 = 4
+
+# Reductions and the denominators of a mean.
+SCE_REDUCTION_NONE = 0
+SCE_REDUCTION_SUM = 1
+SCE_REDUCTION_MEAN = 2
+SCE_MEAN_BY_WEIGHT_SUM = 0
+SCE_MEAN_BY_VALID_COUNT = 1
+SCE_MEAN_BY_OUTER = 2
+SCE_MEAN_BY_POSITIONS = 3
+
+_STATUS_ERRORS: dict[int, type[SoftmaxCEError]] = {
+    SCE_ERROR_LABEL_OUT_OF_RANGE: LabelOutOfRangeError,
+    SCE_ERROR_INVALID_SHAPE: InvalidShapeError,
+    SCE_ERROR_INVALID_ARGUMENT: InvalidArgumentError,
+    SCE_ERROR_INVALID_DTYPE: InvalidDtypeError,
+    SCE_ERROR_OVERLAP: InvalidArgumentError,
+    SCE_ERROR_FORKED: ForkedProcessError,
+    SCE_ERROR_INTERNAL: InternalError,
+}
+
+FORKED_MESSAGE = (
+    "softmaxce cannot run in a child process forked after the library was "
+    "loaded, because the Go runtime inside it does not survive fork(); use the "
+    'multiprocessing "spawn" start method, or import softmaxce only inside the '
+    "child processes"
+)
+
+
+class SceOptions(ctypes.Structure):
+    """Options of a cross-entropy call, laid out as ``struct sce_options``."""
+
+    _fields_ = [
+        ("reduction", ctypes.c_int32),
+        ("has_ignore_index", ctypes.c_int32),
+        ("ignore_index", ctypes.c_int64),
+        ("label_smoothing", ctypes.c_double),
+        ("z_loss", ctypes.c_double),
+        ("mean_by", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+    ]
+
+
+# ---- Loading ---------------------------------------------------------------
+
+
+def _library_path() -> Path:
+    """Return the library named by $SOFTMAXCE_LIBRARY, else the packaged one."""
+    override = os.environ.get(LIBRARY_ENV_VAR)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent / LIBRARY_NAME
+
+
+def _load(path: Path) -> ctypes.CDLL:
+    """Load the library at `path`; raise ImportError saying how to build it."""
+    if not path.is_file():
+        if os.environ.get(LIBRARY_ENV_VAR):
+            raise ImportError(
+                f"softmaxce: {LIBRARY_ENV_VAR} is set to {str(path)!r}, but no file "
+                "exists there; point it at a built libsoftmaxce.so or unset it"
+            )
+        raise ImportError(
+            f"softmaxce: the native library {str(path)!r} is missing; build it "
+            "with 'pip install .' from the repository root, or with 'make lib' "
+            f"for an in-place checkout (or set {LIBRARY_ENV_VAR} to its path)"
+        )
+    try:
+        return ctypes.CDLL(str(path))
+    except OSError as exc:
+        raise ImportError(
+            f"softmaxce: failed to load the native library {str(path)!r}: {exc}; "
+            "rebuild it with 'pip install .' or 'make lib'"
+        ) from exc
+
+
+LIBRARY_PATH = _library_path()
+_dll = _load(LIBRARY_PATH)
+
+
+def _declare(
+    name: str, restype: object, argtypes: list[object]
+) -> Callable[..., object]:
+    """Look up the C function `name` and set its result and argument types."""
+    try:
+        func = getattr(_dll, name)
+    except AttributeError:
+        raise ImportError(
+            f"softmaxce: the library {str(LIBRARY_PATH)!r} has no function "
+            f"{name!r}; it is not a compatible softmaxce build, so rebuild it "
+            "with 'pip install .' or 'make lib'"
+        ) from None
+    func.restype = restype
+    func.argtypes = argtypes
+    return func
+
+
+_int = ctypes.c_int
+_i64 = ctypes.c_int64
+_ptr = ctypes.c_void_p
+
+# unsigned sce_version_number(void);
+_sce_version_number = _declare("sce_version_number", ctypes.c_uint, [])
+
+# const char *sce_version_string(void);
+_sce_version_string = _declare("sce_version_string", ctypes.c_char_p, [])
+
+# const char *sce_status_name(int status);
+_sce_status_name = _declare("sce_status_name", ctypes.c_char_p, [_int])
+
+# const char *sce_last_error(void);
+_sce_last_error = _declare("sce_last_error", ctypes.c_char_p, [])
+
+# int sce_sparse_cross_entropy(
+#     int dtype, int label_dtype, int64_t outer, int64_t classes, int64_t inner,
+#     const void *logits, int64_t logits_len, const void *labels, int64_t labels_len,
+#     const void *weight, int64_t weight_len, const void *grad_output,
+#     int64_t grad_output_len, const sce_options *options, void *loss,
+#     int64_t loss_len, void *grad, int64_t grad_len);
+_sce_sparse_cross_entropy = _declare(
+    "sce_sparse_cross_entropy",
+    _int,
+    [_int, _int, _i64, _i64, _i64]
+    + [_ptr, _i64, _ptr, _i64, _ptr, _i64, _ptr, _i64]
+    + [ctypes.POINTER(SceOptions), _ptr, _i64, _ptr, _i64],
+)
+
+_SOFTMAX_ARGTYPES = [_int, _i64, _i64, _i64, _ptr, _i64, _ptr, _i64]
+
+# int sce_softmax(int dtype, int64_t outer, int64_t classes, int64_t inner,
+#                 const void *x, int64_t x_len, void *y, int64_t y_len);
+_sce_softmax = _declare("sce_softmax", _int, _SOFTMAX_ARGTYPES)
+
+# int sce_log_softmax(int dtype, int64_t outer, int64_t classes, int64_t inner,
+#                     const void *x, int64_t x_len, void *y, int64_t y_len);
+_sce_log_softmax = _declare("sce_log_softmax", _int, _SOFTMAX_ARGTYPES)
+
+_BACKWARD_ARGTYPES = [_int, _i64, _i64, _i64, _ptr, _i64, _ptr, _i64, _ptr, _i64]
+
+# int sce_softmax_backward(int dtype, int64_t outer, int64_t classes, int64_t inner,
+#                          const void *y, int64_t y_len, const void *dy,
+#                          int64_t dy_len, void *dx, int64_t dx_len);
+_sce_softmax_backward = _declare("sce_softmax_backward", _int, _BACKWARD_ARGTYPES)
+
+# int sce_log_softmax_backward(int dtype, int64_t outer, int64_t classes,
+#                              int64_t inner, const void *y, int64_t y_len,
+#                              const void *dy, int64_t dy_len, void *dx,
+#                              int64_t dx_len);
+_sce_log_softmax_backward = _declare(
+    "sce_log_softmax_backward", _int, _BACKWARD_ARGTYPES
+)
+
+
+# ---- Fork safety -----------------------------------------------------------
+
+# Set in a child created by os.fork() (multiprocessing's "fork" start method
+# included). The C library rejects such calls too, but checking here first
+# keeps the call out of the library entirely.
+_forked = False
+
+
+def _mark_forked() -> None:
+    global _forked
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_mark_forked)
+
+
+# ---- Status codes to exceptions --------------------------------------------
+
+
+def raise_for_status(status: int) -> None:
+    """Raise the exception for a non-zero `status`, with the library's message.
+
+    Parameters
+    ----------
+    status : int
+        Value returned by a computing function of the library.
+
+    Raises
+    ------
+    SoftmaxCEError
+        The subclass mapped to `status`, always.
+    """
+    if status == SCE_ERROR_FORKED:
+        # The message comes from Python because asking the library for its
+        # message would enter the runtime that did not survive the fork.
+        raise ForkedProcessError(FORKED_MESSAGE, status)
+
+    message = _sce_last_error().decode("utf-8", errors="replace")
+    name = _sce_status_name(status).decode("ascii", errors="replace")
+    if not message:
+        message = f"softmaxce: call failed with status {status} ({name})"
+    if status == SCE_ERROR_INTERNAL:
+        message += " (this is a bug in softmaxce; please report it)"
+    error_class = _STATUS_ERRORS.get(status, SoftmaxCEError)
+    raise error_class(message, status)
+
+
+def _call(func: Callable[..., object], *args: object) -> None:
+    """Call the C function `func` and raise if it returns an error status."""
+    if _forked:
+        raise ForkedProcessError(FORKED_MESSAGE, SCE_ERROR_FORKED)
+    status = func(*args)
+    if status != SCE_OK:
+        raise_for_status(status)
+
+
+# ---- Public wrappers ---------------------------------------------------------
+# Each computing wrapper takes the C arguments in the order of the prototype.
+
+
+def version_string() -> str:
+    """Return the version of the loaded library, as "MAJOR.MINOR.PATCH"."""
+    return _sce_version_string().decode("ascii")
+
+
+def version_number() -> int:
+    """Return the library version as MAJOR * 10000 + MINOR * 100 + PATCH."""
+    return int(_sce_version_number())
+
+
+def make_options(
+    reduction: int,
+    ignore_index: int | None,
+    label_smoothing: float,
+    mean_by: int = SCE_MEAN_BY_WEIGHT_SUM,
+) -> SceOptions:
+    """Build a ``sce_options`` value; `ignore_index` None means no label is ignored.
+
+    The caller must have checked that `ignore_index` fits in int64, because
+    ctypes truncates an out-of-range field value without an error.
+    """
+    options = SceOptions()
+    options.reduction = reduction
+    if ignore_index is not None:
+        options.has_ignore_index = 1
+        options.ignore_index = ignore_index
+    options.label_smoothing = label_smoothing
+    options.mean_by = mean_by
+    return options
+
+
+def sparse_cross_entropy(*args: object) -> None:
+    """Run ``sce_sparse_cross_entropy``; raise on an error status."""
+    _call(_sce_sparse_cross_entropy, *args)
+
+
+def softmax(*args: object) -> None:
+    """Run ``sce_softmax``; raise on an error status."""
+    _call(_sce_softmax, *args)
+
+
+def log_softmax(*args: object) -> None:
+    """Run ``sce_log_softmax``; raise on an error status."""
+    _call(_sce_log_softmax, *args)
+
+
+def softmax_backward(*args: object) -> None:
+    """Run ``sce_softmax_backward``; raise on an error status."""
+    _call(_sce_softmax_backward, *args)
+
+
+def log_softmax_backward(*args: object) -> None:
+    """Run ``sce_log_softmax_backward``; raise on an error status."""
+    _call(_sce_log_softmax_backward, *args)
