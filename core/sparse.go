@@ -40,6 +40,7 @@ func SparseCrossEntropy[T Float, L Label](loss, grad, logits []T, labels []L,
 		return err
 	}
 	p.run()
+	release(p)
 	return nil
 }
 
@@ -75,7 +76,9 @@ func newSparsePlan[T Float, L Label](loss, grad, logits []T, labels []L,
 		return nil, argumentError("flags %d: no flag applies to integer labels",
 			int32(opt.Flags))
 	}
-	p := &sparsePlan[T, L]{labels: labels, plan: plan[T]{loss: loss, grad: grad,
+	// A pooled plan: workers share it, and a new one per call would allocate.
+	p := acquire[sparsePlan[T, L]]()
+	*p = sparsePlan[T, L]{labels: labels, plan: plan[T]{loss: loss, grad: grad,
 		logits: logits, weight: weight, gradOutput: gradOutput, shape: shape, opt: opt,
 		positions: positions}}
 	if len(labels) != positions {
@@ -144,7 +147,7 @@ func (p *sparsePlan[T, L]) ignored(y int64) bool {
 }
 
 func (p *sparsePlan[T, L]) run() {
-	p.plan.run(p.block)
+	p.plan.run(p)
 }
 
 // block processes positions [lo, hi) and returns the sum of their losses.
@@ -205,8 +208,7 @@ func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
 		gap = p.weightedGap(x, mf)
 	}
 
-	s := rowExpSum(g, x, m)
-	logS := math.Log(s)
+	s, logS, rest, split := p.expSum(g, x, y, m)
 	lse := mf + logS
 
 	// The loss is (m - x_y) + log(s), never log(softmax): this keeps log 2
@@ -223,8 +225,48 @@ func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
 	}
 	if g != nil {
 		p.rowGradient(g, y, wy, coef, s, lse)
+		if split {
+			g[y] = T(p.labelGradient(wy, coef, s, lse, rest))
+		}
 	}
 	return loss
+}
+
+// expSum returns s = sum_c exp(x_c - m) and log(s), storing each exp(x_c - m)
+// in g when g is not nil. When the label's logit is the maximum, exp(x_y - m)
+// is exactly 1 and the loss is log(1 + rest) with rest the sum over the other
+// classes: that sum is then taken apart from the 1 and the log formed with
+// log1p, so a confident prediction keeps its tiny loss (for example 2.06e-9
+// for float32 logits [0, -20]) instead of rounding 1 + rest to 1.
+//
+// split reports whether the sum was taken apart, and rest is then the sum
+// over the classes other than y.
+func (p *sparsePlan[T, L]) expSum(g, x []T, y int, m T) (s, logS, rest float64, split bool) {
+	if x[y] != m {
+		s = rowExpSum(g, x, m)
+		return s, math.Log(s), 0, false
+	}
+	var before, label, after []T
+	if g != nil {
+		before, label, after = g[:y], g[y:y+1], g[y+1:]
+	}
+	rest = rowExpSum(before, x[:y], m) + rowExpSum(after, x[y+1:], m)
+	rowExpSum(label, x[y:y+1], m)
+	return 1 + rest, math.Log1p(rest), rest, true
+}
+
+// labelGradient returns the gradient at the label when exp(x_y - m) = 1 and
+// rest is the sum over the other classes: coef*(a/s - b_y) rewritten as
+// coef*((a - b_y) - b_y*rest)/s, which does not cancel when rest is tiny.
+func (p *sparsePlan[T, L]) labelGradient(wy, coef, s, lse, rest float64) float64 {
+	eps := p.opt.LabelSmoothing
+	c := float64(p.shape.Classes)
+	by := (1-eps)*wy + eps/c*wy
+	d := eps / c * (p.weightSum - wy)
+	if p.opt.ZLoss > 0 {
+		d += 2 * p.opt.ZLoss * lse
+	}
+	return coef * (d - by*rest) / s
 }
 
 // rowGradient turns g = exp(x - m) into coef times the gradient:
