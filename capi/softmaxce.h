@@ -206,7 +206,8 @@ SCE_API int sce_sparse_cross_entropy(
  * gradient with respect to the logits is the exact softmax(x) * A - a, also
  * when label rows do not sum to 1; with respect to the labels it is
  * -(1 - eps) * w[c] * log_softmax(x)_c. Both are scaled like the sparse
- * gradient. SCE_FLAG_KL_DIVERGENCE subtracts sum_c a_c * log(u_c).
+ * gradient. SCE_FLAG_KL_DIVERGENCE adds sum_c a_c * log(u_c), which turns the
+ * loss into the KL divergence (cross-entropy minus the target entropy).
  *
  * Arguments are those of sce_sparse_cross_entropy(), with these changes:
  * @labels       outer * classes * inner values of type dtype.
@@ -269,6 +270,35 @@ SCE_API int sce_log_softmax_backward(int dtype, int64_t outer, int64_t classes,
                                      int64_t inner, const void *y, int64_t y_len,
                                      const void *dy, int64_t dy_len, void *dx,
                                      int64_t dx_len);
+
+/* ---- Threads ----------------------------------------------------------- */
+
+/**
+ * sce_set_num_threads() - set how many threads each call may use.
+ *
+ * A call splits its positions into fixed blocks of about 65536 elements and
+ * runs them on a pool of worker threads that lives as long as the process;
+ * a call with a single block runs on the calling thread alone. Results are
+ * bitwise identical for any thread count. The setting is process-wide and
+ * applies to calls that start after it returns.
+ *
+ * The default is the environment variable SOFTMAXCE_NUM_THREADS, read once
+ * when the library loads (an integer in [1, 1024]), or else the number of
+ * CPUs the Go runtime uses (GOMAXPROCS, by default all CPUs of the process).
+ *
+ * @n  threads in [1, 1024], or 0 to restore the default.
+ * @return SCE_OK, or SCE_ERROR_INVALID_ARGUMENT for n outside [0, 1024] and
+ *         the setting is unchanged; see sce_last_error().
+ */
+SCE_API int sce_set_num_threads(int n);
+
+/**
+ * sce_get_num_threads() - number of threads each call may use.
+ *
+ * @return the count, in [1, 1024]; or -SCE_ERROR_FORKED in a child process
+ *         forked after the library was loaded (see sce_last_error()).
+ */
+SCE_API int sce_get_num_threads(void);
 
 #ifdef __cplusplus
 }

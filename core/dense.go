@@ -18,7 +18,8 @@ import "math"
 // not sum to 1, and the gradient with respect to t_c is
 // (1-eps)*w_c*(log(s) - (x_c - m)) = -(1-eps)*w_c*log p_c; both are scaled by
 // the upstream gradient and, for ReductionMean, divided by the denominator.
-// With FlagKLDivergence the loss subtracts sum_c a_c*log u_c.
+// With FlagKLDivergence the loss adds sum_c a_c*log u_c, which makes it the
+// KL divergence (cross-entropy minus the target entropy).
 //
 // Buffer lengths and gradOutput follow [SparseCrossEntropy]; labels and
 // gradLabels have the length of logits. grad may be logits itself;
@@ -38,7 +39,8 @@ func DenseCrossEntropy[T Float](loss, grad, gradLabels, logits, labels, weight,
 	if err != nil {
 		return err
 	}
-	p.run(p.block)
+	p.run(p)
+	release(p)
 	return nil
 }
 
@@ -67,7 +69,9 @@ func newDensePlan[T Float](loss, grad, gradLabels, logits, labels, weight,
 		return nil, argumentError("mean_by %d: dense labels take only 3 (positions) "+
 			"or 2 (outer)", int32(opt.MeanBy))
 	}
-	p := &densePlan[T]{labels: labels, plan: plan[T]{loss: loss, grad: grad,
+	// A pooled plan: workers share it, and a new one per call would allocate.
+	p := acquire[densePlan[T]]()
+	*p = densePlan[T]{labels: labels, plan: plan[T]{loss: loss, grad: grad,
 		gradLabels: gradLabels, logits: logits, weight: weight, gradOutput: gradOutput,
 		shape: shape, opt: opt, positions: positions}}
 	if len(labels) != elements {
@@ -192,7 +196,7 @@ func (p *densePlan[T]) row(x, t, g, gl []T, coef float64) float64 {
 
 	loss := sumB.value() + a*logS
 	if kl {
-		loss -= sumH.value()
+		loss += sumH.value()
 	}
 	if p.opt.ZLoss > 0 {
 		loss += p.opt.ZLoss * lse * lse

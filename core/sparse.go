@@ -242,7 +242,8 @@ func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
 // split reports whether the sum was taken apart, and rest is then the sum
 // over the classes other than y.
 func (p *sparsePlan[T, L]) expSum(g, x []T, y int, m T) (s, logS, rest float64, split bool) {
-	if x[y] != m {
+	if x[y] != m || math.IsInf(float64(m), 0) {
+		// An infinite maximum makes the row NaN; the plain sum keeps it so.
 		s = rowExpSum(g, x, m)
 		return s, math.Log(s), 0, false
 	}
