@@ -4,9 +4,19 @@ The functions follow the conventions of the framework they are named after:
 
 * :func:`cross_entropy`, :func:`cross_entropy_backward` and
   :func:`cross_entropy_with_grad` follow ``torch.nn.functional.cross_entropy``
-  (class axis 1, ``ignore_index=-100``, mean divided by the target weights).
-* :func:`sparse_softmax_cross_entropy_with_logits` follows TensorFlow's
-  function of that name (class axis last, one loss per example).
+  (class axis 1, ``ignore_index=-100``, the mean of class indices divided
+  by their weights).
+  Targets are class indices, or class probabilities of the input's shape.
+* :func:`sparse_softmax_cross_entropy_with_logits`,
+  :func:`softmax_cross_entropy_with_logits` and
+  :func:`softmax_cross_entropy_with_logits_with_grad` follow TensorFlow's
+  functions (one loss per example; integer labels with the class axis last,
+  dense labels with any class axis).
+* The submodules :mod:`softmaxce.chainer`, :mod:`softmaxce.onnx` and
+  :mod:`softmaxce.optax` follow those libraries' conventions on numpy arrays.
+* The submodules :mod:`softmaxce.torch`, :mod:`softmaxce.tensorflow` and
+  :mod:`softmaxce.jax` are differentiable drop-in losses for those
+  frameworks; each imports its framework only when it is used.
 * :func:`softmax`, :func:`log_softmax` and their backward functions work on
   any axis.
 
@@ -17,6 +27,10 @@ variable ``SOFTMAXCE_LIBRARY`` to its path.
 """
 
 from . import _lib
+from ._dense import (
+    softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_with_grad,
+)
 from ._errors import (
     ForkedProcessError,
     InternalError,
@@ -52,5 +66,7 @@ __all__ = [
     "log_softmax_backward",
     "softmax",
     "softmax_backward",
+    "softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits_with_grad",
     "sparse_softmax_cross_entropy_with_logits",
 ]

@@ -28,7 +28,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _lib
-from ._errors import InvalidArgumentError, InvalidDtypeError, LabelOutOfRangeError
+from ._errors import (
+    InvalidArgumentError,
+    InvalidDtypeError,
+    InvalidShapeError,
+    LabelOutOfRangeError,
+)
 
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
@@ -68,6 +73,22 @@ def address(array: NDArray | None) -> int | None:
     return array.ctypes.data
 
 
+def as_array(value: ArrayLike, name: str) -> NDArray:
+    """Return ``np.asarray(value)``, naming `name` when numpy cannot convert it.
+
+    Raises
+    ------
+    InvalidShapeError
+        If `value` is a ragged nested sequence, which has no array shape.
+    """
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise InvalidShapeError(
+            f"{name} cannot be converted to an array: {exc}"
+        ) from None
+
+
 def _describe(dtype: np.dtype) -> str:
     return f"dtype {dtype.name}"
 
@@ -91,7 +112,7 @@ def as_float(value: ArrayLike, name: str) -> FloatArray:
     InvalidDtypeError
         If `value` is not a float16, float32 or float64 array.
     """
-    array = np.asarray(value)
+    array = as_array(value, name)
     work_dtype = work_dtype_for(array.dtype)
     if work_dtype is None:
         raise InvalidDtypeError(
@@ -112,7 +133,7 @@ def as_real(value: ArrayLike, name: str, dtype: np.dtype) -> NDArray[np.floating
     InvalidDtypeError
         If `value` is not an integer or float array.
     """
-    array = np.asarray(value)
+    array = as_array(value, name)
     if array.dtype.kind not in "iuf":
         raise InvalidDtypeError(
             f"{name} must contain real numbers (an integer or float dtype), got "
@@ -121,8 +142,13 @@ def as_real(value: ArrayLike, name: str, dtype: np.dtype) -> NDArray[np.floating
     return np.asarray(array, dtype=dtype, order="C")
 
 
-def as_labels(value: ArrayLike, name: str) -> NDArray[np.integer]:
+def as_labels(
+    value: ArrayLike, name: str, classes: int | None = None
+) -> NDArray[np.integer]:
     """Convert class-index `value` to a contiguous int32 or int64 array.
+
+    `classes`, when known, goes into the message for a uint64 label that does
+    not fit in int64 (no such label is a valid class).
 
     Raises
     ------
@@ -131,7 +157,7 @@ def as_labels(value: ArrayLike, name: str) -> NDArray[np.integer]:
     LabelOutOfRangeError
         If a uint64 label does not fit in int64.
     """
-    array = np.asarray(value)
+    array = as_array(value, name)
     dtype = array.dtype
     if dtype.kind == "i" and dtype.itemsize in (4, 8):
         native = _INT32 if dtype.itemsize == 4 else _INT64
@@ -139,7 +165,7 @@ def as_labels(value: ArrayLike, name: str) -> NDArray[np.integer]:
     if dtype in _WIDENED_LABEL_DTYPES or (array.size == 0 and dtype.kind in "iuf"):
         return np.asarray(array, dtype=_INT64, order="C")
     if dtype.kind == "u" and dtype.itemsize == 8:
-        _check_uint64_labels(array, name)
+        _check_uint64_labels(array, name, classes)
         return np.asarray(array, dtype=_INT64, order="C")
     raise InvalidDtypeError(
         f"{name} must contain integer class indices (int32 or int64; int8, int16, "
@@ -148,14 +174,17 @@ def as_labels(value: ArrayLike, name: str) -> NDArray[np.integer]:
     )
 
 
-def _check_uint64_labels(array: NDArray[np.unsignedinteger], name: str) -> None:
+def _check_uint64_labels(
+    array: NDArray[np.unsignedinteger], name: str, classes: int | None
+) -> None:
     too_large = array > _INT64_MAX
     if too_large.any():
         position = np.unravel_index(int(np.argmax(too_large)), array.shape)
+        valid = "[0, classes)" if classes is None else f"[0, {classes})"
         raise LabelOutOfRangeError(
             f"{name} contains the label {int(array[position])} at position "
             f"{tuple(int(i) for i in position)}, which is outside the valid range "
-            "of class indices [0, classes)"
+            f"of class indices {valid}"
         )
 
 

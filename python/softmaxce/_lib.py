@@ -55,6 +55,9 @@ SCE_MEAN_BY_VALID_COUNT = 1
 SCE_MEAN_BY_OUTER = 2
 SCE_MEAN_BY_POSITIONS = 3
 
+# Bits of sce_options.flags.
+SCE_FLAG_KL_DIVERGENCE = 1
+
 _STATUS_ERRORS: dict[int, type[SoftmaxCEError]] = {
     SCE_ERROR_LABEL_OUT_OF_RANGE: LabelOutOfRangeError,
     SCE_ERROR_INVALID_SHAPE: InvalidShapeError,
@@ -83,7 +86,7 @@ class SceOptions(ctypes.Structure):
         ("label_smoothing", ctypes.c_double),
         ("z_loss", ctypes.c_double),
         ("mean_by", ctypes.c_int32),
-        ("reserved", ctypes.c_int32),
+        ("flags", ctypes.c_int32),
     ]
 
 
@@ -169,6 +172,20 @@ _sce_sparse_cross_entropy = _declare(
     [_int, _int, _i64, _i64, _i64]
     + [_ptr, _i64, _ptr, _i64, _ptr, _i64, _ptr, _i64]
     + [ctypes.POINTER(SceOptions), _ptr, _i64, _ptr, _i64],
+)
+
+# int sce_dense_cross_entropy(
+#     int dtype, int64_t outer, int64_t classes, int64_t inner, const void *logits,
+#     int64_t logits_len, const void *labels, int64_t labels_len, const void *weight,
+#     int64_t weight_len, const void *grad_output, int64_t grad_output_len,
+#     const sce_options *options, void *loss, int64_t loss_len, void *grad,
+#     int64_t grad_len, void *grad_labels, int64_t grad_labels_len);
+_sce_dense_cross_entropy = _declare(
+    "sce_dense_cross_entropy",
+    _int,
+    [_int, _i64, _i64, _i64]
+    + [_ptr, _i64, _ptr, _i64, _ptr, _i64, _ptr, _i64]
+    + [ctypes.POINTER(SceOptions), _ptr, _i64, _ptr, _i64, _ptr, _i64],
 )
 
 _SOFTMAX_ARGTYPES = [_int, _i64, _i64, _i64, _ptr, _i64, _ptr, _i64]
@@ -273,6 +290,8 @@ def make_options(
     ignore_index: int | None,
     label_smoothing: float,
     mean_by: int = SCE_MEAN_BY_WEIGHT_SUM,
+    z_loss: float = 0.0,
+    flags: int = 0,
 ) -> SceOptions:
     """Build a ``sce_options`` value; `ignore_index` None means no label is ignored.
 
@@ -285,13 +304,20 @@ def make_options(
         options.has_ignore_index = 1
         options.ignore_index = ignore_index
     options.label_smoothing = label_smoothing
+    options.z_loss = z_loss
     options.mean_by = mean_by
+    options.flags = flags
     return options
 
 
 def sparse_cross_entropy(*args: object) -> None:
     """Run ``sce_sparse_cross_entropy``; raise on an error status."""
     _call(_sce_sparse_cross_entropy, *args)
+
+
+def dense_cross_entropy(*args: object) -> None:
+    """Run ``sce_dense_cross_entropy``; raise on an error status."""
+    _call(_sce_dense_cross_entropy, *args)
 
 
 def softmax(*args: object) -> None:

@@ -2,6 +2,8 @@
 
 Both fronts map their arguments to one call of ``sce_sparse_cross_entropy``;
 the loss, the gradient, or both come from that single pass over the logits.
+The PyTorch front also takes class-probability targets, which it sends to
+``sce_dense_cross_entropy`` through the helpers in ``_dense``.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from typing import NamedTuple, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _lib
+from . import _dense, _lib
 from ._coerce import (
     address,
+    as_array,
     as_float,
     as_float_scalar,
     as_int64,
     as_labels,
-    as_real,
+    class_axis_layout,
     dtype_code,
+    normalize_axis,
 )
+from ._dense import DenseProblem, Loss
 from ._errors import InvalidArgumentError, InvalidShapeError, LabelOutOfRangeError
 
 __all__ = [
@@ -31,8 +36,6 @@ __all__ = [
     "cross_entropy_with_grad",
     "sparse_softmax_cross_entropy_with_logits",
 ]
-
-Loss = Union[np.floating, NDArray[np.floating]]
 
 _REDUCTIONS = {
     "none": _lib.SCE_REDUCTION_NONE,
@@ -57,59 +60,90 @@ class _Problem(NamedTuple):
 
 # ---- Argument preparation --------------------------------------------------
 
+TorchProblem = Union[_Problem, DenseProblem]
 
-def _prepare_torch(
-    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None
-) -> _Problem:
-    """Check and convert the arguments of the PyTorch-style functions."""
-    logits, out_dtype = as_float(input, "input")
+
+def is_probability_target(input_shape: tuple[int, ...], target: np.ndarray) -> bool:
+    """Return whether `target` contains class probabilities, by PyTorch's rule.
+
+    PyTorch reads a target of the input's shape as probabilities; a float or
+    complex dtype marks it here, so that integer indices of an unbatched
+    (1,)-shaped input stay indices. A complex target is then rejected as a
+    dtype error.
+    """
+    return target.shape == input_shape and target.dtype.kind in "fc"
+
+
+class ArgumentNames(NamedTuple):
+    """Names of the logits, target and class-weight arguments in messages."""
+
+    logits: str = "input"
+    target: str = "target"
+    weight: str = "weight"
+
+
+TORCH_NAMES = ArgumentNames()
+
+
+def prepare_class_axis_one(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None,
+    names: ArgumentNames = TORCH_NAMES,
+) -> TorchProblem:
+    """Check and convert logits with the class axis 1 (0 when 1-D) and a target.
+
+    The target contains class indices of shape (N, d1, ..., dk), or () or (1,)
+    for 1-D logits, or class probabilities of the logits' shape. The PyTorch,
+    chainer and ONNX fronts share this; `names` are their argument names.
+    """
+    logits, out_dtype = as_float(input, names.logits)
     shape = logits.shape
     if logits.ndim == 0:
         raise InvalidShapeError(
-            "input must have shape (C,), (N, C) or (N, C, d1, ..., dk), got a 0-d array"
+            f"{names.logits} must have shape (C,), (N, C) or (N, C, d1, ..., dk), "
+            "got a 0-d array"
         )
-
-    target_array = np.asarray(target)
-    if target_array.shape == shape and target_array.dtype.kind in "fc":
-        # TODO: the C interface has no entry point for probability targets
-        # yet, so they raise here until one is added.
-        raise NotImplementedError(
-            f"target has the shape of input {shape} and dtype "
-            f"{target_array.dtype.name}, so it would be class probabilities; "
-            "probability (dense) targets are not supported yet, pass integer "
-            "class indices instead"
-        )
-    labels = as_labels(target_array, "target")
 
     if logits.ndim == 1:
-        # Unbatched: one position, class axis 0; like PyTorch, the target may
-        # be 0-d or hold one element, and the loss is 0-d.
-        if labels.shape not in ((), (1,)):
-            raise InvalidShapeError(
-                f"target must be 0-d for input of shape {shape}, got shape "
-                f"{labels.shape}"
-            )
+        # Unbatched: one position, class axis 0; the loss is 0-d.
         outer, classes, inner = 1, shape[0], 1
         loss_shape: tuple[int, ...] = ()
     else:
-        expected = (shape[0],) + shape[2:]
-        if labels.shape != expected:
-            raise InvalidShapeError(
-                f"target must have shape {expected} for input of shape {shape} "
-                f"(N, C, d1, ..., dk), got shape {labels.shape}"
-            )
         outer, classes, inner = shape[0], shape[1], math.prod(shape[2:])
-        loss_shape = expected
+        loss_shape = (shape[0],) + shape[2:]
+    weight_array = _dense.as_class_weight(weight, names.weight, logits.dtype, classes)
 
-    weight_array = None
-    if weight is not None:
-        weight_array = as_real(weight, "weight", logits.dtype)
-        if weight_array.ndim != 1:
+    target_array = as_array(target, names.target)
+    if is_probability_target(shape, target_array):
+        probabilities = _dense.as_dense_labels(target_array, names.target, logits.dtype)
+        return DenseProblem(
+            logits,
+            probabilities,
+            weight_array,
+            outer,
+            classes,
+            inner,
+            loss_shape,
+            out_dtype,
+            names.target,
+        )
+
+    labels = as_labels(target_array, names.target, classes)
+    if logits.ndim == 1:
+        # Like PyTorch, the target of unbatched input may be 0-d or hold one
+        # element.
+        if labels.shape not in ((), (1,)):
             raise InvalidShapeError(
-                f"weight must be a 1-D array with one value per class ({classes}), "
-                f"got shape {weight_array.shape}"
+                f"{names.target} must be 0-d for {names.logits} of shape {shape}, "
+                f"got shape {labels.shape}"
             )
-
+    elif labels.shape != loss_shape:
+        raise InvalidShapeError(
+            f"{names.target} must have shape {loss_shape} for {names.logits} of "
+            f"shape {shape} (N, C, d1, ..., dk), or the shape of {names.logits} "
+            f"for class probabilities, got shape {labels.shape}"
+        )
     return _Problem(
         logits,
         labels,
@@ -119,11 +153,18 @@ def _prepare_torch(
         inner,
         loss_shape,
         out_dtype,
-        "target",
+        names.target,
     )
 
 
-def _reduction_code(reduction: object) -> int:
+def reduction_code(reduction: object) -> int:
+    """Return the library code of 'none', 'sum' or 'mean'.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If `reduction` is not one of those strings.
+    """
     code = _REDUCTIONS.get(reduction) if isinstance(reduction, str) else None
     if code is None:
         raise InvalidArgumentError(
@@ -133,48 +174,52 @@ def _reduction_code(reduction: object) -> int:
 
 
 def _torch_options(
-    reduction: str, ignore_index: int, label_smoothing: float
+    problem: TorchProblem,
+    reduction: str,
+    ignore_index: int | None,
+    label_smoothing: float,
+    z_loss: float,
 ) -> _lib.SceOptions:
-    """Build the options of the PyTorch convention: the mean divides by Σ w[y]."""
+    """Build the options of the PyTorch convention.
+
+    The mean of integer targets divides by the sum of w[y] over kept
+    positions, the mean of probability targets by the number of positions.
+    """
+    code = reduction_code(reduction)
+    ignore = None if ignore_index is None else as_int64(ignore_index, "ignore_index")
+    smoothing = as_float_scalar(label_smoothing, "label_smoothing")
+    z = as_float_scalar(z_loss, "z_loss")
+    if not isinstance(problem, DenseProblem):
+        return _lib.make_options(
+            code, ignore, smoothing, _lib.SCE_MEAN_BY_WEIGHT_SUM, z_loss=z
+        )
+
+    # PyTorch rejects a non-negative ignore_index with probability targets
+    # and ignores a negative one, since no probability is an index.
+    if ignore is not None and ignore >= 0:
+        raise InvalidArgumentError(
+            f"ignore_index {ignore} is invalid when target contains class "
+            "probabilities (the shape and a float dtype of input); use a "
+            "negative value such as the default -100"
+        )
     return _lib.make_options(
-        _reduction_code(reduction),
-        as_int64(ignore_index, "ignore_index"),
-        as_float_scalar(label_smoothing, "label_smoothing"),
-        _lib.SCE_MEAN_BY_WEIGHT_SUM,
+        code, None, smoothing, _lib.SCE_MEAN_BY_POSITIONS, z_loss=z
     )
 
 
 def _prepare_grad_output(
-    grad_output: ArrayLike | None, reduction: int, problem: _Problem
+    grad_output: ArrayLike | None, reduction: int, problem: TorchProblem
 ) -> NDArray[np.floating] | None:
     """Convert the upstream gradient; None means ones."""
-    if grad_output is None or (type(grad_output) in (int, float) and grad_output == 1):
-        # The library reads a missing upstream gradient as all ones, which
-        # saves building an array of ones for reduction 'none'.
-        return None
-    array = as_real(grad_output, "grad_output", problem.logits.dtype)
-    if reduction != _lib.SCE_REDUCTION_NONE:
-        if array.ndim != 0:
-            raise InvalidShapeError(
-                "grad_output must be a scalar for reduction 'sum' or 'mean', got "
-                f"shape {array.shape}"
-            )
-        return array
-    try:
-        broadcast = np.broadcast_to(array, problem.loss_shape)
-    except ValueError:
-        raise InvalidShapeError(
-            "grad_output must have the shape of the per-position loss "
-            f"{problem.loss_shape} (or broadcast to it) for reduction 'none', got "
-            f"shape {array.shape}"
-        ) from None
-    return np.ascontiguousarray(broadcast)
+    return _dense.prepare_grad_output(
+        grad_output, reduction, problem.loss_shape, problem.logits.dtype
+    )
 
 
 # ---- The call --------------------------------------------------------------
 
 
-def _run(
+def _run_sparse(
     problem: _Problem,
     options: _lib.SceOptions,
     grad_output: NDArray[np.floating] | None,
@@ -224,16 +269,86 @@ def _run(
 
 
 def _finish_loss(
-    loss: NDArray[np.floating], options: _lib.SceOptions, problem: _Problem
+    loss: NDArray[np.floating], options: _lib.SceOptions, problem: TorchProblem
 ) -> Loss:
     """Return a scalar for sum and mean, else the per-position loss array."""
-    if options.reduction != _lib.SCE_REDUCTION_NONE:
-        return problem.out_dtype.type(loss[0])
-    return loss.reshape(problem.loss_shape).astype(problem.out_dtype, copy=False)
+    return _dense.finish_loss(
+        loss, options.reduction, problem.loss_shape, problem.out_dtype
+    )
 
 
-def _finish_grad(grad: NDArray[np.floating], problem: _Problem) -> NDArray[np.floating]:
+def _finish_grad(
+    grad: NDArray[np.floating], problem: TorchProblem
+) -> NDArray[np.floating]:
     return grad.astype(problem.out_dtype, copy=False)
+
+
+class TorchResult(NamedTuple):
+    """Outputs of one PyTorch-style call, None for an output not requested.
+
+    `grad_target` is set only for probability targets, when requested.
+    """
+
+    loss: Loss | None
+    grad: NDArray[np.floating] | None
+    grad_target: NDArray[np.floating] | None
+
+
+def run_problem(
+    problem: TorchProblem,
+    options: _lib.SceOptions,
+    grad_output: ArrayLike | None,
+    want_loss: bool,
+    want_grad: bool,
+    want_grad_target: bool = False,
+) -> TorchResult:
+    """Compute the requested outputs of a prepared problem in one library call.
+
+    `grad_output` scales the gradients only, never the loss. The target's
+    gradient exists only for probability targets.
+    """
+    upstream = None
+    if want_grad or want_grad_target:
+        upstream = _prepare_grad_output(grad_output, options.reduction, problem)
+
+    grad_target = None
+    if isinstance(problem, DenseProblem):
+        loss, grad, grad_target = _dense.run(
+            problem, options, upstream, want_loss, want_grad, want_grad_target
+        )
+    else:
+        loss, grad = _run_sparse(problem, options, upstream, want_loss, want_grad)
+
+    return TorchResult(
+        None if loss is None else _finish_loss(loss, options, problem),
+        None if grad is None else _finish_grad(grad, problem),
+        None if grad_target is None else _finish_grad(grad_target, problem),
+    )
+
+
+def torch_cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None,
+    ignore_index: int | None,
+    reduction: str,
+    label_smoothing: float,
+    z_loss: float,
+    grad_output: ArrayLike | None,
+    want_loss: bool,
+    want_grad: bool,
+    want_grad_target: bool = False,
+) -> TorchResult:
+    """Compute what the PyTorch-style functions return, in one library call.
+
+    The public functions and the torch adapter share this. An `ignore_index`
+    of None ignores no label.
+    """
+    problem = prepare_class_axis_one(input, target, weight)
+    options = _torch_options(problem, reduction, ignore_index, label_smoothing, z_loss)
+    return run_problem(
+        problem, options, grad_output, want_loss, want_grad, want_grad_target
+    )
 
 
 # ---- PyTorch front ---------------------------------------------------------
@@ -246,11 +361,13 @@ def cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
 ) -> Loss:
-    r"""Compute the softmax cross-entropy of logits and class indices, as PyTorch.
+    r"""Compute the softmax cross-entropy of logits and targets, as PyTorch.
 
-    Follows ``torch.nn.functional.cross_entropy`` with integer targets: the
-    class axis is 1, or 0 for 1-D input.
+    Follows ``torch.nn.functional.cross_entropy``: the class axis is 1, or 0
+    for 1-D input. The target holds class indices, or class probabilities
+    when it has the shape of `input` and a float dtype.
 
     Parameters
     ----------
@@ -258,29 +375,36 @@ def cross_entropy(
         Logits of shape (C,), (N, C) or (N, C, d1, ..., dk). float32 and float64
         are used as they are, float16 is computed in float32; other dtypes raise
         InvalidDtypeError. A non-contiguous array is copied.
-    target : array_like of int
+    target : array_like
         Class indices in [0, C) or equal to `ignore_index`, of shape () or (1,)
         for 1-D input, else (N, d1, ..., dk). int32 and int64 are used as
-        they are, narrower and unsigned integers are converted.
+        they are, narrower and unsigned integers are converted. Or class
+        probabilities (any finite values) of the shape of `input`, in float16,
+        float32 or float64, converted to the dtype `input` is computed in.
     weight : array_like, optional
         Class weights of shape (C,), finite and >= 0, converted to the dtype of
         `input`. Default: all ones.
     ignore_index : int, optional
         Label value whose positions contribute nothing to the loss, the
-        gradient or the mean's denominator. Default: -100.
+        gradient or the mean's denominator. With probability targets it must
+        be negative and has no effect, as in PyTorch. Default: -100.
     reduction : {'mean', 'sum', 'none'}, optional
         'none' returns one loss per position, 'sum' their sum, and 'mean' the
-        sum divided by the sum of ``weight[target]`` over kept positions.
-        Default: 'mean'.
+        sum divided by the sum of ``weight[target]`` over kept positions, or
+        by the number of positions for probability targets. Default: 'mean'.
     label_smoothing : float, optional
-        Epsilon in [0, 1]; the target becomes ``(1 - eps) * onehot + eps / C``.
-        Default: 0.0.
+        Epsilon in [0, 1]; the target becomes ``(1 - eps) * onehot + eps / C``,
+        or ``(1 - eps) * target + eps / C`` for probabilities. Default: 0.0.
+    z_loss : float, optional
+        Coefficient >= 0 of an extra ``z_loss * logsumexp(x)**2`` per kept
+        position, unweighted, that keeps the log-normaliser near 0 (the
+        auxiliary z-loss of PaLM). PyTorch has no such argument. Default: 0.0.
 
     Returns
     -------
     numpy.floating or numpy.ndarray
         For 'sum' and 'mean', a scalar of the dtype of `input`; for 'none', an
-        array of the target's shape (0-d for 1-D input).
+        array of shape (N, d1, ..., dk) (0-d for 1-D input).
 
     Raises
     ------
@@ -290,14 +414,12 @@ def cross_entropy(
     InvalidShapeError
         If the shapes of `input`, `target` and `weight` do not fit together.
     InvalidArgumentError
-        If `reduction`, `label_smoothing` or a weight value is invalid. A
+        If `reduction`, `label_smoothing`, `z_loss` or a weight value is
+        invalid, or `ignore_index` is >= 0 with probability targets. A
         ``ValueError`` subclass, as is InvalidShapeError.
     InvalidDtypeError
         If an argument has a dtype that cannot be used. A ``TypeError``
         subclass.
-    NotImplementedError
-        If `target` has the shape of `input` and a float dtype, which would
-        make it class probabilities.
     ForkedProcessError
         If called in a child process forked after softmaxce was loaded.
 
@@ -324,6 +446,12 @@ def cross_entropy(
     (no positions, all ignored, zero total weight) is NaN; a sum over nothing
     is 0.
 
+    For probability targets :math:`t`, with :math:`u = (1 - \varepsilon) t +
+    \varepsilon / C`, the loss is :math:`\sum_{c : w_c u_c \ne 0} w_c u_c
+    \left( (m - x_c) + \log s \right)`. A class whose weighted target is 0
+    adds nothing, even when its logit is -inf (:math:`0 \cdot \log 0 = 0`),
+    where PyTorch multiplies :math:`0 \cdot (-\infty)` and returns NaN.
+
     Examples
     --------
     >>> import numpy as np
@@ -340,11 +468,30 @@ def cross_entropy(
     1.096688
     >>> print(round(float(softmaxce.cross_entropy(logits, [0, -100, 2])), 6))
     0.239545
+
+    Probability targets: one-hot rows give the loss of the indices, and the
+    mean divides by the number of positions, never by the weights.
+
+    >>> onehot = np.eye(3)[labels]
+    >>> print(round(float(softmaxce.cross_entropy(logits, onehot)), 6))
+    0.906211
+    >>> loss = softmaxce.cross_entropy(logits, onehot, weight=weight)
+    >>> print(round(float(loss), 6))
+    2.558938
     """
-    problem = _prepare_torch(input, target, weight)
-    options = _torch_options(reduction, ignore_index, label_smoothing)
-    loss, _ = _run(problem, options, None, want_loss=True, want_grad=False)
-    return _finish_loss(loss, options, problem)
+    result = torch_cross_entropy(
+        input,
+        target,
+        weight,
+        ignore_index,
+        reduction,
+        label_smoothing,
+        z_loss,
+        grad_output=None,
+        want_loss=True,
+        want_grad=False,
+    )
+    return result.loss
 
 
 def cross_entropy_backward(
@@ -355,12 +502,13 @@ def cross_entropy_backward(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
 ) -> NDArray[np.floating]:
     r"""Compute the gradient of :func:`cross_entropy` with respect to the logits.
 
     Parameters
     ----------
-    input, target, weight, ignore_index, reduction, label_smoothing
+    input, target, weight, ignore_index, reduction, label_smoothing, z_loss
         As in :func:`cross_entropy`.
     grad_output : array_like, optional
         Upstream gradient of the loss: a scalar for 'sum' and 'mean', an array
@@ -375,7 +523,7 @@ def cross_entropy_backward(
     Raises
     ------
     LabelOutOfRangeError, InvalidShapeError, InvalidArgumentError, \
-InvalidDtypeError, NotImplementedError, ForkedProcessError
+InvalidDtypeError, ForkedProcessError
         As in :func:`cross_entropy`; InvalidShapeError also when `grad_output`
         has the wrong shape.
 
@@ -394,6 +542,11 @@ InvalidDtypeError, NotImplementedError, ForkedProcessError
     an exactly zero gradient, whatever their logits hold, and a mean with
     nothing to divide by gives an all-zero gradient.
 
+    For probability targets, with :math:`a_c = w_c u_c` the weighted smoothed
+    target, the gradient is the exact :math:`(g / D)(p_c \sum_k a_k - a_c)`,
+    also when target rows do not sum to 1. The z-loss adds
+    :math:`(g / D) \, 2 z \log(\sum_k e^{x_k}) \, p_c`.
+
     Examples
     --------
     >>> import numpy as np
@@ -405,11 +558,19 @@ InvalidDtypeError, NotImplementedError, ForkedProcessError
      [ 0.0355  0.2623 -0.2978]
      [ 0.0355  0.0355 -0.071 ]]
     """
-    problem = _prepare_torch(input, target, weight)
-    options = _torch_options(reduction, ignore_index, label_smoothing)
-    upstream = _prepare_grad_output(grad_output, options.reduction, problem)
-    _, grad = _run(problem, options, upstream, want_loss=False, want_grad=True)
-    return _finish_grad(grad, problem)
+    result = torch_cross_entropy(
+        input,
+        target,
+        weight,
+        ignore_index,
+        reduction,
+        label_smoothing,
+        z_loss,
+        grad_output=grad_output,
+        want_loss=False,
+        want_grad=True,
+    )
+    return result.grad
 
 
 def cross_entropy_with_grad(
@@ -420,6 +581,7 @@ def cross_entropy_with_grad(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
     grad_output: ArrayLike = 1.0,
+    z_loss: float = 0.0,
 ) -> tuple[Loss, NDArray[np.floating]]:
     r"""Compute the loss of :func:`cross_entropy` and its gradient in one pass.
 
@@ -429,7 +591,7 @@ def cross_entropy_with_grad(
 
     Parameters
     ----------
-    input, target, weight, ignore_index, reduction, label_smoothing
+    input, target, weight, ignore_index, reduction, label_smoothing, z_loss
         As in :func:`cross_entropy`.
     grad_output : array_like, optional
         As in :func:`cross_entropy_backward`. Default: 1.0.
@@ -444,7 +606,7 @@ def cross_entropy_with_grad(
     Raises
     ------
     LabelOutOfRangeError, InvalidShapeError, InvalidArgumentError, \
-InvalidDtypeError, NotImplementedError, ForkedProcessError
+InvalidDtypeError, ForkedProcessError
         As in :func:`cross_entropy_backward`.
 
     Notes
@@ -467,14 +629,84 @@ InvalidDtypeError, NotImplementedError, ForkedProcessError
     [[ 0.09    0.2447 -0.3348]
      [-0.6667  0.3333  0.3333]]
     """
-    problem = _prepare_torch(input, target, weight)
-    options = _torch_options(reduction, ignore_index, label_smoothing)
-    upstream = _prepare_grad_output(grad_output, options.reduction, problem)
-    loss, grad = _run(problem, options, upstream, want_loss=True, want_grad=True)
-    return _finish_loss(loss, options, problem), _finish_grad(grad, problem)
+    result = torch_cross_entropy(
+        input,
+        target,
+        weight,
+        ignore_index,
+        reduction,
+        label_smoothing,
+        z_loss,
+        grad_output=grad_output,
+        want_loss=True,
+        want_grad=True,
+    )
+    return result.loss, result.grad
 
 
 # ---- TensorFlow front ------------------------------------------------------
+
+
+def _prepare_per_example(
+    labels: ArrayLike, logits: ArrayLike, axis: object
+) -> _Problem:
+    """Check and convert integer labels and logits with class axis `axis`.
+
+    The labels have the shape of the logits without the class axis; the
+    per-example loss has the labels' shape.
+    """
+    logits_array, out_dtype = as_float(logits, "logits")
+    shape = logits_array.shape
+    label_array = as_labels(labels, "labels", shape[-1] if shape else None)
+    if logits_array.ndim == 0:
+        raise InvalidShapeError(
+            "logits must have rank >= 1 (one axis is the class axis), got a 0-d array"
+        )
+    axis_index = normalize_axis(axis, logits_array.ndim)
+    if label_array.ndim != logits_array.ndim - 1:
+        raise InvalidShapeError(
+            "labels rank must equal logits rank - 1; got labels of shape "
+            f"{label_array.shape} (rank {label_array.ndim}) and logits of shape "
+            f"{shape} (rank {logits_array.ndim})"
+        )
+    expected = shape[:axis_index] + shape[axis_index + 1 :]
+    if label_array.shape != expected:
+        raise InvalidShapeError(
+            f"labels must have shape {expected}, the shape of logits {shape} "
+            f"without its class axis {axis_index}, got {label_array.shape}"
+        )
+    outer, classes, inner = class_axis_layout(shape, axis_index)
+    return _Problem(
+        logits_array,
+        label_array,
+        None,
+        outer,
+        classes,
+        inner,
+        expected,
+        out_dtype,
+        "labels",
+    )
+
+
+def per_example_cross_entropy(
+    labels: ArrayLike,
+    logits: ArrayLike,
+    axis: object = -1,
+    want_grad: bool = False,
+) -> tuple[NDArray[np.floating], NDArray[np.floating] | None]:
+    """Return the per-example loss of integer labels and, if asked, its gradient.
+
+    The gradient is that of the sum of the losses (an upstream gradient of
+    ones), in the shape of `logits`. The TensorFlow and optax fronts and the
+    framework adapters share this.
+    """
+    problem = _prepare_per_example(labels, logits, axis)
+    options = _lib.make_options(_lib.SCE_REDUCTION_NONE, None, 0.0)
+    loss, grad = _run_sparse(problem, options, None, True, want_grad)
+    out_dtype = problem.out_dtype
+    loss = loss.reshape(problem.loss_shape).astype(out_dtype, copy=False)
+    return loss, None if grad is None else grad.astype(out_dtype, copy=False)
 
 
 def sparse_softmax_cross_entropy_with_logits(
@@ -516,6 +748,10 @@ def sparse_softmax_cross_entropy_with_logits(
     ForkedProcessError
         If called in a child process forked after softmaxce was loaded.
 
+    See Also
+    --------
+    softmax_cross_entropy_with_logits : dense labels (class probabilities).
+
     Notes
     -----
     For each example with label :math:`y`, :math:`m = \max_c x_c` and
@@ -535,37 +771,5 @@ def sparse_softmax_cross_entropy_with_logits(
     >>> print(np.round(losses, 4))
     [0.1791 3.5586]
     """
-    logits_array, out_dtype = as_float(logits, "logits")
-    label_array = as_labels(labels, "labels")
-    if logits_array.ndim == 0:
-        raise InvalidShapeError(
-            "logits must have rank >= 1 (the last axis is the class axis), got a "
-            "0-d array"
-        )
-    if label_array.ndim != logits_array.ndim - 1:
-        raise InvalidShapeError(
-            "labels rank must equal logits rank - 1; got labels of shape "
-            f"{label_array.shape} (rank {label_array.ndim}) and logits of shape "
-            f"{logits_array.shape} (rank {logits_array.ndim})"
-        )
-    if label_array.shape != logits_array.shape[:-1]:
-        raise InvalidShapeError(
-            f"labels must have shape {logits_array.shape[:-1]}, the shape of logits "
-            f"{logits_array.shape} without its last (class) axis, got "
-            f"{label_array.shape}"
-        )
-
-    problem = _Problem(
-        logits_array,
-        label_array,
-        None,
-        label_array.size,
-        logits_array.shape[-1],
-        1,
-        label_array.shape,
-        out_dtype,
-        "labels",
-    )
-    options = _lib.make_options(_lib.SCE_REDUCTION_NONE, None, 0.0)
-    loss, _ = _run(problem, options, None, want_loss=True, want_grad=False)
-    return loss.reshape(problem.loss_shape).astype(out_dtype, copy=False)
+    loss, _ = per_example_cross_entropy(labels, logits, -1)
+    return loss
