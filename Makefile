@@ -7,7 +7,7 @@ PYTHON ?= python3
 PREFIX ?= /usr/local
 
 LIB := python/softmaxce/libsoftmaxce.so
-GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.c' -o -name '*.h')
+GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h')
 
 .PHONY: all lib demo test test-deps test-go test-c test-python bench install clean
 
@@ -21,6 +21,9 @@ $(LIB): $(GO_SOURCES) go.mod
 
 demo: lib
 	PYTHONPATH=python $(PYTHON) -m softmaxce demo
+
+bench: lib
+	PYTHONPATH=python $(PYTHON) -m softmaxce bench $(BENCH_ARGS)
 
 # Installs the Python packages the tests compare against (PyTorch,
 # TensorFlow) into the current Python environment.
@@ -42,6 +45,7 @@ test-c: build/example
 	$(CC) -std=c99 -Wall -Wextra -pedantic -Werror -fsyntax-only -Icapi -x c capi/softmaxce.h
 	c++ -std=c++11 -Wall -Wextra -pedantic -Werror -fsyntax-only -Icapi -x c++ capi/softmaxce.h
 	./build/example
+	sh tests/c/test_install.sh
 
 test-python: lib
 	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python python/softmaxce --doctest-modules

@@ -270,3 +270,14 @@ func backward[T core.Float](op C.int, dx, y, dy buffer, shape core.Shape) error 
 	}
 	return core.LogSoftmaxBackward(slice[T](dx), slice[T](y), slice[T](dy), shape)
 }
+
+//export sceGoSetNumThreads
+func sceGoSetNumThreads(n C.int) (code C.int) {
+	defer guard(&code)
+	return status(core.SetNumThreads(int(n)))
+}
+
+//export sceGoGetNumThreads
+func sceGoGetNumThreads() C.int {
+	return C.int(core.NumThreads())
+}

@@ -133,3 +133,17 @@ int sce_log_softmax_backward(int dtype, int64_t outer, int64_t classes, int64_t 
     return sceGoBackward(1, dtype, outer, classes, inner, (void *)y, y_len, (void *)dy,
                          dy_len, dx, dx_len);
 }
+
+int sce_set_num_threads(int n) {
+    if (forked_child) {
+        return refuse_in_forked_child();
+    }
+    return sceGoSetNumThreads(n);
+}
+
+int sce_get_num_threads(void) {
+    if (forked_child) {
+        return -refuse_in_forked_child();
+    }
+    return sceGoGetNumThreads();
+}

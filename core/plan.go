@@ -89,9 +89,17 @@ func (p *plan[T]) coefficient(pos int) float64 {
 	return p.upstream
 }
 
-// run calls block on fixed blocks of positions in order, adds up the loss
-// sums they return and stores the reduced loss.
-func (p *plan[T]) run(block func(lo, hi int) float64) {
+// blockRunner computes the positions of one block: block(lo, hi) processes
+// positions [lo, hi) and returns the sum of their losses. Blocks of one call
+// may run concurrently.
+type blockRunner interface {
+	block(lo, hi int) float64
+}
+
+// run calls r.block on the fixed blocks of positions, on up to NumThreads
+// threads, adds up the loss sums they return in block order and stores the
+// reduced loss.
+func (p *plan[T]) run(r blockRunner) {
 	mean := p.opt.Reduction == ReductionMean
 	if mean && p.denom == 0 {
 		// 0/0: nothing contributes to the mean, so the gradient is zero.
@@ -107,9 +115,24 @@ func (p *plan[T]) run(block func(lo, hi int) float64) {
 	}
 
 	step := blockPositions(p.shape.Classes)
+	blocks := (p.positions + step - 1) / step
 	var total compensatedSum
-	for lo := 0; lo < p.positions; lo += step {
-		total.add(block(lo, min(lo+step, p.positions)))
+	if threads := callThreads(blocks); threads <= 1 {
+		for lo := 0; lo < p.positions; lo += step {
+			total.add(r.block(lo, min(lo+step, p.positions)))
+		}
+	} else {
+		t := acquire[blockTask]()
+		t.runner, t.step, t.positions = r, step, p.positions
+		t.sums = getSums(blocks)
+		var chunks int
+		t.perChunk, chunks = splitBlocks(blocks, threads)
+		parallelFor(t, chunks, threads)
+		for _, s := range *t.sums {
+			total.add(s)
+		}
+		putSums(t.sums)
+		release(t)
 	}
 
 	if p.opt.Reduction == ReductionNone || len(p.loss) == 0 {

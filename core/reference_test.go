@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"math"
+	"math/big"
 
 	"github.com/softmaxce/softmaxce/core"
 )
@@ -11,11 +12,13 @@ import (
 // (outer, class, inner) indices. It shares no code with the kernels: no
 // partial sums, no compensated sums, no row gathering.
 //
-// Each reference also returns a scale per output element: a bound on the
-// size of the terms that form it. Rounding in the kernel is proportional to
-// those terms, not to the result, which can be 0 after cancellation (for
-// example p_y - 1 for a confident row), so tolerances are relative to the
-// scale.
+// Each reference also returns a scale per output element: the size of the
+// terms that form it. Rounding is proportional to those terms, not to the
+// result, which can be 0 after cancellation (for example p_y - 1 for a
+// confident row), so tolerances are relative to the scale. Differences of
+// logits and of lse carry a rounding error relative to the magnitude of
+// the row (refMagnitude), and exp and log pass it on, so terms built from
+// them count that magnitude times.
 
 // refIndex returns the flat index of element (o, c, i) of shape s.
 func refIndex(s core.Shape, o, c, i int) int {
@@ -34,6 +37,16 @@ func refLogSumExp(x []float64, s core.Shape, o, i int) float64 {
 		sum += math.Exp(x[refIndex(s, o, c, i)] - m)
 	}
 	return m + math.Log(sum)
+}
+
+// refMagnitude returns 1 + |lse| + max_c |x_c| over the class axis of
+// position (o, i).
+func refMagnitude(x []float64, s core.Shape, o, i int, lse float64) float64 {
+	largest := 0.0
+	for c := 0; c < s.Classes; c++ {
+		largest = math.Max(largest, math.Abs(x[refIndex(s, o, c, i)]))
+	}
+	return 1 + math.Abs(lse) + largest
 }
 
 // refSparseResult is the reference output of one cross-entropy call.
@@ -62,22 +75,22 @@ func refSparse(x []float64, labels []int64, weight, gradOutput []float64, s core
 		}
 		return weight[c]
 	}
-	kept := func(p int) bool {
+	isKept := func(p int) bool {
 		return !(opt.HasIgnoreIndex && labels[p] == opt.IgnoreIndex)
 	}
 
 	// denominator of the mean
-	totalWeight, keptCount := 0.0, 0
+	totalWeight, keptCount := newExactSum(), 0
 	for p := 0; p < positions; p++ {
-		if kept(p) {
-			totalWeight += w(int(labels[p]))
+		if isKept(p) {
+			totalWeight.add(w(int(labels[p])))
 			keptCount++
 		}
 	}
 	var denom float64
 	switch opt.MeanBy {
 	case core.MeanByWeightSum:
-		denom = totalWeight
+		denom = totalWeight.value()
 	case core.MeanByValidCount:
 		denom = float64(keptCount)
 	case core.MeanByOuter:
@@ -108,14 +121,16 @@ func refSparse(x []float64, labels []int64, weight, gradOutput []float64, s core
 	}
 
 	eps, z, classes := opt.LabelSmoothing, opt.ZLoss, float64(s.Classes)
+	total, totalScale := newExactSum(), newExactSum()
 	for o := 0; o < s.Outer; o++ {
 		for i := 0; i < s.Inner; i++ {
 			p := o*s.Inner + i
-			if !kept(p) {
+			if !isKept(p) {
 				continue
 			}
 			y := int(labels[p])
 			lse := refLogSumExp(x, s, o, i)
+			magnitude := refMagnitude(x, s, o, i, lse)
 
 			// loss of the position
 			loss := 0.0
@@ -135,16 +150,12 @@ func refSparse(x []float64, labels []int64, weight, gradOutput []float64, s core
 			// size of the terms that multiply p_j in the gradient
 			a := (1-eps)*w(y) + eps/classes*allWeights + 2*z*math.Abs(lse)
 
-			lossCoef := 1.0
-			if mean {
-				lossCoef = 1 / denom
-			}
 			if opt.Reduction == core.ReductionNone {
 				r.loss[p] = loss
-				r.lossScale[p] = loss + a
+				r.lossScale[p] = loss + a*magnitude
 			} else {
-				r.loss[0] += lossCoef * loss
-				r.lossScale[0] += lossCoef * (loss + a)
+				total.add(loss)
+				totalScale.add(loss + a*magnitude)
 			}
 
 			// gradient of the position
@@ -168,27 +179,58 @@ func refSparse(x []float64, labels []int64, weight, gradOutput []float64, s core
 				g := (1-eps)*w(y)*(pj-onehot) + eps/classes*(allWeights*pj-w(j)) +
 					2*z*lse*pj
 				r.grad[k] = coef * g
-				r.gradScale[k] = math.Abs(coef) * (pj*a + (1-eps)*w(y)*onehot + eps/classes*w(j))
+				r.gradScale[k] = math.Abs(coef) * (pj*a*magnitude + (1-eps)*w(y)*onehot +
+					eps/classes*w(j))
 			}
 		}
 	}
+	if opt.Reduction != core.ReductionNone {
+		r.loss[0], r.lossScale[0] = total.value(), totalScale.value()
+		if mean {
+			r.loss[0] /= denom
+			r.lossScale[0] /= math.Abs(denom)
+		}
+	}
 	return r
+}
+
+// exactSum adds float64 values without rounding, so that reductions over
+// many positions in the reference carry no error of their own. Every sum
+// here stays far inside the 2200 bits of precision that would be needed
+// for values spanning the whole float64 range.
+type exactSum struct{ sum *big.Float }
+
+func newExactSum() exactSum {
+	return exactSum{new(big.Float).SetPrec(2200)}
+}
+
+func (e exactSum) add(v float64) {
+	e.sum.Add(e.sum, new(big.Float).SetFloat64(v))
+}
+
+// value returns the sum rounded to float64.
+func (e exactSum) value() float64 {
+	v, _ := e.sum.Float64()
+	return v
 }
 
 // refSoftmax returns softmax along the class axis and the scale of each
 // element.
 func refSoftmax(x []float64, s core.Shape) (y, scale []float64) {
 	y = make([]float64, len(x))
+	scale = make([]float64, len(x))
 	for o := 0; o < s.Outer; o++ {
 		for i := 0; i < s.Inner; i++ {
 			lse := refLogSumExp(x, s, o, i)
+			magnitude := refMagnitude(x, s, o, i, lse)
 			for c := 0; c < s.Classes; c++ {
 				k := refIndex(s, o, c, i)
 				y[k] = math.Exp(x[k] - lse)
+				scale[k] = y[k] * magnitude
 			}
 		}
 	}
-	return y, absAll(y)
+	return y, scale
 }
 
 // refLogSoftmax returns log-softmax along the class axis and the scale of
@@ -253,12 +295,4 @@ func refLogSoftmaxBackward(y, dy []float64, s core.Shape) (dx, scale []float64) 
 		}
 	}
 	return dx, scale
-}
-
-func absAll(x []float64) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = math.Abs(v)
-	}
-	return out
 }

@@ -13,10 +13,7 @@ func Softmax[T Float](dst, x []T, shape Shape) error {
 	if err := checkUnary(dst, x, shape); err != nil {
 		return err
 	}
-	forEachRow(dst, x, shape, func(y, x []T) {
-		s := rowExpSum(y, x, rowMax(x))
-		rowScale(y, T(1/s))
-	})
+	forEachRow(rowSoftmax, dst, x, nil, shape)
 	return nil
 }
 
@@ -32,13 +29,7 @@ func LogSoftmax[T Float](dst, x []T, shape Shape) error {
 	if err := checkUnary(dst, x, shape); err != nil {
 		return err
 	}
-	forEachRow(dst, x, shape, func(y, x []T) {
-		m := rowMax(x)
-		logS := T(math.Log(rowExpSum(nil, x, m)))
-		for j, v := range x {
-			y[j] = (v - m) - logS
-		}
-	})
+	forEachRow(rowLogSoftmax, dst, x, nil, shape)
 	return nil
 }
 
@@ -48,16 +39,7 @@ func SoftmaxBackward[T Float](dst, y, dy []T, shape Shape) error {
 	if err := checkBinary(dst, y, dy, shape, "y", "dy"); err != nil {
 		return err
 	}
-	forEachRow2(dst, y, dy, shape, func(dx, y, dy []T) {
-		var dot compensatedSum
-		for j := range y {
-			dot.add(float64(dy[j]) * float64(y[j]))
-		}
-		d := dot.value()
-		for j := range y {
-			dx[j] = T(float64(y[j]) * (float64(dy[j]) - d))
-		}
-	})
+	forEachRow(rowSoftmaxBackward, dst, y, dy, shape)
 	return nil
 }
 
@@ -67,17 +49,72 @@ func LogSoftmaxBackward[T Float](dst, y, dy []T, shape Shape) error {
 	if err := checkBinary(dst, y, dy, shape, "y", "dy"); err != nil {
 		return err
 	}
-	forEachRow2(dst, y, dy, shape, func(dx, y, dy []T) {
-		var total compensatedSum
-		for _, v := range dy {
-			total.add(float64(v))
-		}
-		t := total.value()
-		for j := range y {
-			dx[j] = T(float64(dy[j]) - math.Exp(float64(y[j]))*t)
-		}
-	})
+	forEachRow(rowLogSoftmaxBackward, dst, y, dy, shape)
 	return nil
+}
+
+// rowOp names the row function of Softmax, LogSoftmax or their backward
+// functions. forEachRow takes it instead of a func value: a closure in a
+// generic function captures its type dictionary, and one shared with the
+// worker goroutines would be allocated on every call.
+type rowOp int
+
+const (
+	rowSoftmax rowOp = iota
+	rowLogSoftmax
+	rowSoftmaxBackward
+	rowLogSoftmaxBackward
+)
+
+// applyRow runs op on one contiguous row: y = op(x) for the forward
+// functions, dx = op(y, dy) for the backward ones. The output may be an
+// input itself.
+func applyRow[T Float](op rowOp, out, a, b []T) {
+	switch op {
+	case rowSoftmax:
+		softmaxRow(out, a)
+	case rowLogSoftmax:
+		logSoftmaxRow(out, a)
+	case rowSoftmaxBackward:
+		softmaxBackwardRow(out, a, b)
+	case rowLogSoftmaxBackward:
+		logSoftmaxBackwardRow(out, a, b)
+	}
+}
+
+func softmaxRow[T Float](y, x []T) {
+	s := rowExpSum(y, x, rowMax(x))
+	rowScale(y, T(1/s))
+}
+
+func logSoftmaxRow[T Float](y, x []T) {
+	m := rowMax(x)
+	logS := T(math.Log(rowExpSum(nil, x, m)))
+	for j, v := range x {
+		y[j] = (v - m) - logS
+	}
+}
+
+func softmaxBackwardRow[T Float](dx, y, dy []T) {
+	var dot compensatedSum
+	for j := range y {
+		dot.add(float64(dy[j]) * float64(y[j]))
+	}
+	d := dot.value()
+	for j := range y {
+		dx[j] = T(float64(y[j]) * (float64(dy[j]) - d))
+	}
+}
+
+func logSoftmaxBackwardRow[T Float](dx, y, dy []T) {
+	var total compensatedSum
+	for _, v := range dy {
+		total.add(float64(v))
+	}
+	t := total.value()
+	for j := range y {
+		dx[j] = T(float64(dy[j]) - math.Exp(float64(y[j]))*t)
+	}
 }
 
 func checkUnary[T Float](dst, x []T, shape Shape) error {
@@ -122,47 +159,9 @@ func checkBinary[T Float](dst, a, b []T, shape Shape, nameA, nameB string) error
 	return checkOverlap([]span{out}, []span{spanB})
 }
 
-// forEachRow calls f on each position's class axis of dst and x, gathering
-// strided layouts into contiguous scratch rows.
-func forEachRow[T Float](dst, x []T, s Shape, f func(y, x []T)) {
-	c := s.Classes
-	if s.Inner == 1 {
-		for o := range s.Outer {
-			f(dst[o*c:(o+1)*c], x[o*c:(o+1)*c])
-		}
-		return
-	}
-	scratch := getScratch[T](c)
-	defer putScratch(scratch)
-	row := *scratch
-	for o := range s.Outer {
-		for i := range s.Inner {
-			gather(row, x, s, o, i)
-			f(row, row)
-			scatter(dst, row, s, o, i)
-		}
-	}
-}
-
-// forEachRow2 is forEachRow with two inputs.
-func forEachRow2[T Float](dst, a, b []T, s Shape, f func(dst, a, b []T)) {
-	c := s.Classes
-	if s.Inner == 1 {
-		for o := range s.Outer {
-			r := dst[o*c : (o+1)*c]
-			f(r, a[o*c:(o+1)*c], b[o*c:(o+1)*c])
-		}
-		return
-	}
-	scratch := getScratch[T](3 * c)
-	defer putScratch(scratch)
-	ra, rb, rd := (*scratch)[:c], (*scratch)[c:2*c], (*scratch)[2*c:]
-	for o := range s.Outer {
-		for i := range s.Inner {
-			gather(ra, a, s, o, i)
-			gather(rb, b, s, o, i)
-			f(rd, ra, rb)
-			scatter(dst, rd, s, o, i)
-		}
-	}
+// forEachRow runs op on each position's class axis of dst, a and b (nil
+// for the forward functions), gathering strided layouts into contiguous
+// scratch rows. Positions run on up to NumThreads threads.
+func forEachRow[T Float](op rowOp, dst, a, b []T, s Shape) {
+	runRows(op, dst, a, b, s)
 }

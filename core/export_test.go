@@ -1,0 +1,37 @@
+package core
+
+// Internal sizes that tests use to pick shapes. A sweep of the class count
+// past twice the number of partial sums covers every tail of the
+// exponential sums, and a batch of a few blocks covers the loss
+// accumulation in block order.
+const (
+	Partials32    = partials32
+	Partials64    = partials64
+	BlockElements = blockElements
+)
+
+// KernelNames returns the names of the row kernels that this CPU supports,
+// the pure-Go reference first.
+func KernelNames() []string {
+	var names []string
+	for k := range kernelKind(len(kernelNames)) {
+		if kernelSupported(k) {
+			names = append(names, k.String())
+		}
+	}
+	return names
+}
+
+// UseKernel makes the kernel called name active and returns a function that
+// restores the previous one. The kernel is a package-wide setting, so no
+// other call of the package may run until the restore.
+func UseKernel(name string) (restore func()) {
+	previous := activeKernel
+	for k := range kernelKind(len(kernelNames)) {
+		if k.String() == name && kernelSupported(k) {
+			activeKernel = k
+			return func() { activeKernel = previous }
+		}
+	}
+	panic("core: kernel " + name + " is not supported on this CPU")
+}

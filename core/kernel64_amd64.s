@@ -1,0 +1,508 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// float64 row kernels: kernel32_amd64.s for float64. The exponential runs
+// the operations of exp64 (exp.go), and element j of a row is added to
+// accumulator lane j % 32: AVX-512 keeps the 32 partial sums in Z0-Z3 (8
+// lanes each), AVX2 in Y8-Y15 (4 lanes each).
+
+// Byte offsets of the rows of exp64Consts (kernel_amd64.go).
+#define C64_LO 0
+#define C64_LOG2E 32
+#define C64_MAGIC 64
+#define C64_NLN2HI 96
+#define C64_NLN2LO 128
+#define C64_C11 160
+#define C64_C10 192
+#define C64_C9 224
+#define C64_C8 256
+#define C64_C7 288
+#define C64_C6 320
+#define C64_C5 352
+#define C64_C4 384
+#define C64_C3 416
+#define C64_C2 448
+#define C64_ONE 480
+#define C64_MIN 512
+
+#define NLT_UQ $0x15
+
+// EXP64Z sets n = exp64(x - m) for 8 lanes; x and t are clobbered, k is
+// set. Needs Z16 = m, Z17-Z31 = C64_LO ... C64_C2 broadcast, and R8 =
+// exp64Consts for the two constants that do not fit in registers.
+#define EXP64Z(x, t, n, k) \
+	VSUBPD      Z16, x, x;                    \
+	VMAXPD      x, Z17, x;                    \
+	VMOVAPD     Z19, t;                       \
+	VFMADD231PD Z18, x, t;                    \
+	VSUBPD      Z19, t, n;                    \
+	VFMADD231PD Z20, n, x;                    \
+	VFMADD231PD Z21, n, x;                    \
+	VMOVAPD     Z22, n;                       \
+	VFMADD213PD Z23, x, n;                    \
+	VFMADD213PD Z24, x, n;                    \
+	VFMADD213PD Z25, x, n;                    \
+	VFMADD213PD Z26, x, n;                    \
+	VFMADD213PD Z27, x, n;                    \
+	VFMADD213PD Z28, x, n;                    \
+	VFMADD213PD Z29, x, n;                    \
+	VFMADD213PD Z30, x, n;                    \
+	VFMADD213PD Z31, x, n;                    \
+	VFMADD213PD.BCST C64_ONE(R8), x, n;       \
+	VFMADD213PD.BCST C64_ONE(R8), x, n;       \
+	VPSLLQ      $52, t, t;                    \
+	VMULPD      t, n, n;                      \
+	VCMPPD.BCST NLT_UQ, C64_MIN(R8), n, k;    \
+	VMOVAPD.Z   n, k, n
+
+// EXP64Y is EXP64Z for 4 lanes, with constants in memory at R8 and in
+// Y4 = m, Y5 = C64_LO, Y6 = C64_MAGIC, Y7 = C64_ONE; msk is clobbered.
+#define EXP64Y(x, t, n, msk) \
+	VSUBPD      Y4, x, x;                 \
+	VMAXPD      x, Y5, x;                 \
+	VMOVAPD     Y6, t;                    \
+	VFMADD231PD C64_LOG2E(R8), x, t;      \
+	VSUBPD      Y6, t, n;                 \
+	VFMADD231PD C64_NLN2HI(R8), n, x;     \
+	VFMADD231PD C64_NLN2LO(R8), n, x;     \
+	VMOVUPD     C64_C11(R8), n;           \
+	VFMADD213PD C64_C10(R8), x, n;        \
+	VFMADD213PD C64_C9(R8), x, n;         \
+	VFMADD213PD C64_C8(R8), x, n;         \
+	VFMADD213PD C64_C7(R8), x, n;         \
+	VFMADD213PD C64_C6(R8), x, n;         \
+	VFMADD213PD C64_C5(R8), x, n;         \
+	VFMADD213PD C64_C4(R8), x, n;         \
+	VFMADD213PD C64_C3(R8), x, n;         \
+	VFMADD213PD C64_C2(R8), x, n;         \
+	VFMADD213PD Y7, x, n;                 \
+	VFMADD213PD Y7, x, n;                 \
+	VPSLLQ      $52, t, t;                \
+	VMULPD      t, n, n;                  \
+	VCMPPD      NLT_UQ, C64_MIN(R8), n, msk; \
+	VANDPD      msk, n, n
+
+// func expSumAVX512F64(dst, x []float64, m float64, acc *[32]float64)
+TEXT ·expSumAVX512F64(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ acc+56(FP), AX
+	LEAQ ·exp64Consts(SB), R8
+
+	VBROADCASTSD m+48(FP), Z16
+	VBROADCASTSD C64_LO(R8), Z17
+	VBROADCASTSD C64_LOG2E(R8), Z18
+	VBROADCASTSD C64_MAGIC(R8), Z19
+	VBROADCASTSD C64_NLN2HI(R8), Z20
+	VBROADCASTSD C64_NLN2LO(R8), Z21
+	VBROADCASTSD C64_C11(R8), Z22
+	VBROADCASTSD C64_C10(R8), Z23
+	VBROADCASTSD C64_C9(R8), Z24
+	VBROADCASTSD C64_C8(R8), Z25
+	VBROADCASTSD C64_C7(R8), Z26
+	VBROADCASTSD C64_C6(R8), Z27
+	VBROADCASTSD C64_C5(R8), Z28
+	VBROADCASTSD C64_C4(R8), Z29
+	VBROADCASTSD C64_C3(R8), Z30
+	VBROADCASTSD C64_C2(R8), Z31
+
+	VMOVUPD (AX), Z0
+	VMOVUPD 64(AX), Z1
+	VMOVUPD 128(AX), Z2
+	VMOVUPD 192(AX), Z3
+
+avx512_loop:
+	CMPQ CX, $32
+	JB   avx512_tail
+	VMOVUPD (SI), Z4
+	VMOVUPD 64(SI), Z7
+	VMOVUPD 128(SI), Z10
+	VMOVUPD 192(SI), Z13
+	EXP64Z(Z4, Z5, Z6, K1)
+	EXP64Z(Z7, Z8, Z9, K2)
+	EXP64Z(Z10, Z11, Z12, K3)
+	EXP64Z(Z13, Z14, Z15, K4)
+	VADDPD Z6, Z0, Z0
+	VADDPD Z9, Z1, Z1
+	VADDPD Z12, Z2, Z2
+	VADDPD Z15, Z3, Z3
+	TESTQ  DX, DX
+	JZ     avx512_next
+	VMOVUPD Z6, (DI)
+	VMOVUPD Z9, 64(DI)
+	VMOVUPD Z12, 128(DI)
+	VMOVUPD Z15, 192(DI)
+
+avx512_next:
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $32, CX
+	JMP  avx512_loop
+
+	// Fewer than 32 elements left: one vector of up to 8 lanes at a time,
+	// added to the partial sums in memory in lane order.
+avx512_tail:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	LEAQ    ·tailMask16(SB), R9
+
+avx512_tail_loop:
+	TESTQ   CX, CX
+	JZ      avx512_done
+	MOVQ    $8, R11
+	CMPQ    CX, R11
+	CMOVQLT CX, R11
+	KMOVW   (R9)(R11*2), K5
+	VMOVUPD.Z (SI), K5, Z4
+	EXP64Z(Z4, Z5, Z6, K1)
+	VMOVAPD.Z Z6, K5, Z6
+	VMOVUPD (AX), Z7
+	VADDPD  Z6, Z7, Z7
+	VMOVUPD Z7, (AX)
+	TESTQ   DX, DX
+	JZ      2(PC)
+	VMOVUPD Z6, K5, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, AX
+	SUBQ    R11, CX
+	JMP     avx512_tail_loop
+
+avx512_done:
+	VZEROUPPER
+	RET
+
+// STEP64Y processes the 4 elements at off(SI) into accumulator acc and, when
+// DX != 0, stores them at off(DI).
+#define STEP64Y(off, acc) \
+	VMOVUPD off(SI), Y0;         \
+	EXP64Y(Y0, Y1, Y2, Y3);      \
+	VADDPD  Y2, acc, acc;        \
+	TESTQ   DX, DX;              \
+	JZ      2(PC);               \
+	VMOVUPD Y2, off(DI)
+
+// func expSumAVX2F64(dst, x []float64, m float64, acc *[32]float64)
+TEXT ·expSumAVX2F64(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ acc+56(FP), AX
+	LEAQ ·exp64Consts(SB), R8
+
+	VBROADCASTSD m+48(FP), Y4
+	VMOVUPD      C64_LO(R8), Y5
+	VMOVUPD      C64_MAGIC(R8), Y6
+	VMOVUPD      C64_ONE(R8), Y7
+
+	VMOVUPD (AX), Y8
+	VMOVUPD 32(AX), Y9
+	VMOVUPD 64(AX), Y10
+	VMOVUPD 96(AX), Y11
+	VMOVUPD 128(AX), Y12
+	VMOVUPD 160(AX), Y13
+	VMOVUPD 192(AX), Y14
+	VMOVUPD 224(AX), Y15
+
+avx2_loop:
+	CMPQ CX, $32
+	JB   avx2_tail
+	STEP64Y(0, Y8)
+	STEP64Y(32, Y9)
+	STEP64Y(64, Y10)
+	STEP64Y(96, Y11)
+	STEP64Y(128, Y12)
+	STEP64Y(160, Y13)
+	STEP64Y(192, Y14)
+	STEP64Y(224, Y15)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $32, CX
+	JMP  avx2_loop
+
+	// Fewer than 32 elements left: one vector of up to 4 lanes at a time.
+avx2_tail:
+	VMOVUPD Y8, (AX)
+	VMOVUPD Y9, 32(AX)
+	VMOVUPD Y10, 64(AX)
+	VMOVUPD Y11, 96(AX)
+	VMOVUPD Y12, 128(AX)
+	VMOVUPD Y13, 160(AX)
+	VMOVUPD Y14, 192(AX)
+	VMOVUPD Y15, 224(AX)
+	LEAQ    ·tailMaskAVX2F64(SB), R9
+
+avx2_tail_loop:
+	TESTQ      CX, CX
+	JZ         avx2_done
+	MOVQ       $4, R11
+	CMPQ       CX, R11
+	CMOVQLT    CX, R11
+	MOVQ       $4, R10
+	SUBQ       R11, R10
+	VMOVUPD    (R9)(R10*8), Y8
+	VMASKMOVPD (SI), Y8, Y0
+	EXP64Y(Y0, Y1, Y2, Y3)
+	VANDPD     Y8, Y2, Y2
+	VMOVUPD    (AX), Y9
+	VADDPD     Y2, Y9, Y9
+	VMOVUPD    Y9, (AX)
+	TESTQ      DX, DX
+	JZ         2(PC)
+	VMASKMOVPD Y2, Y8, (DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DI
+	ADDQ       $32, AX
+	SUBQ       R11, CX
+	JMP        avx2_tail_loop
+
+avx2_done:
+	VZEROUPPER
+	RET
+
+// func maxAVX512F64(x []float64) float64
+TEXT ·maxAVX512F64(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ $0xfff0000000000000, R8 // -Inf
+	VPBROADCASTQ R8, Z0
+	VMOVAPD Z0, Z1
+	VMOVAPD Z0, Z2
+	VMOVAPD Z0, Z3
+
+max512_loop:
+	CMPQ CX, $32
+	JB   max512_tail
+	VMOVUPD (SI), Z4
+	VMOVUPD 64(SI), Z5
+	VMOVUPD 128(SI), Z6
+	VMOVUPD 192(SI), Z7
+	VMAXPD  Z0, Z4, Z0
+	VMAXPD  Z1, Z5, Z1
+	VMAXPD  Z2, Z6, Z2
+	VMAXPD  Z3, Z7, Z3
+	ADDQ    $256, SI
+	SUBQ    $32, CX
+	JMP     max512_loop
+
+max512_tail:
+	LEAQ ·tailMask16(SB), R9
+
+max512_tail_loop:
+	TESTQ   CX, CX
+	JZ      max512_reduce
+	MOVQ    $8, R11
+	CMPQ    CX, R11
+	CMOVQLT CX, R11
+	KMOVW   (R9)(R11*2), K1
+	VMOVUPD.Z (SI), K1, Z4
+	VMAXPD  Z0, Z4, K1, Z0
+	ADDQ    $64, SI
+	SUBQ    R11, CX
+	JMP     max512_tail_loop
+
+max512_reduce:
+	VMAXPD        Z1, Z0, Z0
+	VMAXPD        Z3, Z2, Z2
+	VMAXPD        Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VMAXPD        X1, X0, X0
+	VPERMILPD     $1, X0, X1
+	VMAXPD        X1, X0, X0
+	VMOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func maxAVX2F64(x []float64) float64
+TEXT ·maxAVX2F64(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ $0xfff0000000000000, R8
+	MOVQ R8, X0
+	VBROADCASTSD X0, Y0
+	VMOVAPD Y0, Y1
+	VMOVAPD Y0, Y2
+	VMOVAPD Y0, Y3
+
+max2_loop:
+	CMPQ CX, $16
+	JB   max2_tail
+	VMOVUPD (SI), Y4
+	VMOVUPD 32(SI), Y5
+	VMOVUPD 64(SI), Y6
+	VMOVUPD 96(SI), Y7
+	VMAXPD  Y0, Y4, Y0
+	VMAXPD  Y1, Y5, Y1
+	VMAXPD  Y2, Y6, Y2
+	VMAXPD  Y3, Y7, Y3
+	ADDQ    $128, SI
+	SUBQ    $16, CX
+	JMP     max2_loop
+
+max2_tail:
+	TESTQ   CX, CX
+	JZ      max2_reduce
+	VMOVUPD (SI), Y4
+	VMAXPD  Y0, Y4, Y0
+	ADDQ    $32, SI
+	SUBQ    $4, CX
+	JMP     max2_tail
+
+max2_reduce:
+	VMAXPD       Y1, Y0, Y0
+	VMAXPD       Y3, Y2, Y2
+	VMAXPD       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPD       X1, X0, X0
+	VPERMILPD    $1, X0, X1
+	VMAXPD       X1, X0, X0
+	VMOVSD       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX512F64(dst []float64, a float64)
+TEXT ·scaleAVX512F64(SB), NOSPLIT, $0-32
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	VBROADCASTSD a+24(FP), Z16
+
+scale512_loop:
+	CMPQ CX, $32
+	JB   scale512_tail
+	VMOVUPD (DI), Z0
+	VMOVUPD 64(DI), Z1
+	VMOVUPD 128(DI), Z2
+	VMOVUPD 192(DI), Z3
+	VMULPD  Z16, Z0, Z0
+	VMULPD  Z16, Z1, Z1
+	VMULPD  Z16, Z2, Z2
+	VMULPD  Z16, Z3, Z3
+	VMOVUPD Z0, (DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	ADDQ    $256, DI
+	SUBQ    $32, CX
+	JMP     scale512_loop
+
+scale512_tail:
+	LEAQ ·tailMask16(SB), R9
+
+scale512_tail_loop:
+	TESTQ   CX, CX
+	JZ      scale512_done
+	MOVQ    $8, R11
+	CMPQ    CX, R11
+	CMOVQLT CX, R11
+	KMOVW   (R9)(R11*2), K1
+	VMOVUPD.Z (DI), K1, Z0
+	VMULPD  Z16, Z0, Z0
+	VMOVUPD Z0, K1, (DI)
+	ADDQ    $64, DI
+	SUBQ    R11, CX
+	JMP     scale512_tail_loop
+
+scale512_done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2F64(dst []float64, a float64)
+TEXT ·scaleAVX2F64(SB), NOSPLIT, $0-32
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	VBROADCASTSD a+24(FP), Y7
+
+scale2_loop:
+	CMPQ CX, $16
+	JB   scale2_tail
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+	VMULPD  Y7, Y0, Y0
+	VMULPD  Y7, Y1, Y1
+	VMULPD  Y7, Y2, Y2
+	VMULPD  Y7, Y3, Y3
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	ADDQ    $128, DI
+	SUBQ    $16, CX
+	JMP     scale2_loop
+
+scale2_tail:
+	LEAQ ·tailMaskAVX2F64(SB), R9
+
+scale2_tail_loop:
+	TESTQ      CX, CX
+	JZ         scale2_done
+	MOVQ       $4, R11
+	CMPQ       CX, R11
+	CMOVQLT    CX, R11
+	MOVQ       $4, R10
+	SUBQ       R11, R10
+	VMOVUPD    (R9)(R10*8), Y6
+	VMASKMOVPD (DI), Y6, Y0
+	VMULPD     Y7, Y0, Y0
+	VMASKMOVPD Y0, Y6, (DI)
+	ADDQ       $32, DI
+	SUBQ       R11, CX
+	JMP        scale2_tail_loop
+
+scale2_done:
+	VZEROUPPER
+	RET
+
+// The combine kernels add the 32 partial sums in the tree of combineGo64,
+// the partial with the lower index always the first operand.
+
+// func combineAVX512F64(acc *[32]float64) float64
+TEXT ·combineAVX512F64(SB), NOSPLIT, $0-16
+	MOVQ          acc+0(FP), AX
+	VMOVUPD       (AX), Z0
+	VMOVUPD       64(AX), Z1
+	VMOVUPD       128(AX), Z2
+	VMOVUPD       192(AX), Z3
+	VADDPD        Z2, Z0, Z0 // n = 32
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0 // n = 16
+	VEXTRACTF64X4 $1, Z0, Y1 // n = 8
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1 // n = 4
+	VADDPD        X1, X0, X0
+	VPERMILPD     $1, X0, X1 // n = 2
+	VADDSD        X1, X0, X0
+	VMOVSD        X0, ret+8(FP)
+	VZEROUPPER
+	RET
+
+// func combineAVX2F64(acc *[32]float64) float64
+TEXT ·combineAVX2F64(SB), NOSPLIT, $0-16
+	MOVQ         acc+0(FP), AX
+	VMOVUPD      (AX), Y0
+	VMOVUPD      32(AX), Y1
+	VMOVUPD      64(AX), Y2
+	VMOVUPD      96(AX), Y3
+	VADDPD       128(AX), Y0, Y0 // n = 32
+	VADDPD       160(AX), Y1, Y1
+	VADDPD       192(AX), Y2, Y2
+	VADDPD       224(AX), Y3, Y3
+	VADDPD       Y2, Y0, Y0 // n = 16
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0 // n = 8
+	VEXTRACTF128 $1, Y0, X1 // n = 4
+	VADDPD       X1, X0, X0
+	VPERMILPD    $1, X0, X1 // n = 2
+	VADDSD       X1, X0, X0
+	VMOVSD       X0, ret+8(FP)
+	VZEROUPPER
+	RET
