@@ -26,10 +26,10 @@ const maxThreads = 1024
 // on the machine does not hold up the call.
 const chunksPerThread = 4
 
-// NumThreadsEnv is the environment variable read once at start-up to set the
-// number of threads: an integer in [1, 1024]. When it is unset or invalid,
-// the default is runtime.GOMAXPROCS(0).
-const NumThreadsEnv = "SOFTMAXCE_NUM_THREADS"
+// numThreadsEnv is the environment variable read once at start-up to set
+// the number of threads: an integer in [1, 1024]. When it is unset or
+// invalid, the default is runtime.GOMAXPROCS(0).
+const numThreadsEnv = "SOFTMAXCE_NUM_THREADS"
 
 var (
 	defaultThreads = threadsFromEnv()
@@ -39,7 +39,7 @@ var (
 func init() { numThreads.Store(int32(defaultThreads)) }
 
 func threadsFromEnv() int {
-	n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(NumThreadsEnv)))
+	n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(numThreadsEnv)))
 	if err == nil && n >= 1 && n <= maxThreads {
 		return n
 	}

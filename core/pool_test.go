@@ -228,9 +228,9 @@ func TestThreadsFromEnv(t *testing.T) {
 		{"two", def},
 	}
 	for _, tt := range tests {
-		t.Setenv(NumThreadsEnv, tt.env)
+		t.Setenv(numThreadsEnv, tt.env)
 		if got := threadsFromEnv(); got != tt.want {
-			t.Errorf("threadsFromEnv() with %s=%q = %d, want %d", NumThreadsEnv, tt.env, got,
+			t.Errorf("threadsFromEnv() with %s=%q = %d, want %d", numThreadsEnv, tt.env, got,
 				tt.want)
 		}
 	}
