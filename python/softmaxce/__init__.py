@@ -19,6 +19,12 @@ The functions follow the conventions of the framework they are named after:
   frameworks; each imports its framework only when it is used.
 * :func:`softmax`, :func:`log_softmax` and their backward functions work on
   any axis.
+* :func:`set_num_threads` and :func:`get_num_threads` control how many
+  threads one call may use; results are bitwise identical for any count.
+
+The loss and gradient functions take optional ``out`` and ``grad_out`` arrays
+that receive the results without any allocation of the logits' size, and the
+gradient may overwrite the logits in place (``grad_out=logits``).
 
 Every function takes array-likes and returns numpy arrays in the dtype of the
 logits. The computation runs in libsoftmaxce, a shared library written in Go and
@@ -40,12 +46,14 @@ from ._errors import (
     LabelOutOfRangeError,
     SoftmaxCEError,
 )
+from ._lib import get_num_threads, set_num_threads
 from ._softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 from ._sparse import (
     cross_entropy,
     cross_entropy_backward,
     cross_entropy_with_grad,
     sparse_softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits_with_grad,
 )
 
 __version__: str = _lib.version_string()
@@ -62,11 +70,14 @@ __all__ = [
     "cross_entropy",
     "cross_entropy_backward",
     "cross_entropy_with_grad",
+    "get_num_threads",
     "log_softmax",
     "log_softmax_backward",
+    "set_num_threads",
     "softmax",
     "softmax_backward",
     "softmax_cross_entropy_with_logits",
     "softmax_cross_entropy_with_logits_with_grad",
     "sparse_softmax_cross_entropy_with_logits",
+    "sparse_softmax_cross_entropy_with_logits_with_grad",
 ]

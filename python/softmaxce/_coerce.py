@@ -70,7 +70,7 @@ def address(array: NDArray | None) -> int | None:
     """Return the address of the first element of `array`, or None for None."""
     if array is None:
         return None
-    return array.ctypes.data
+    return _lib.data_address(array)
 
 
 def as_array(value: ArrayLike, name: str) -> NDArray:
@@ -112,6 +112,12 @@ def as_float(value: ArrayLike, name: str) -> FloatArray:
     InvalidDtypeError
         If `value` is not a float16, float32 or float64 array.
     """
+    if type(value) is np.ndarray:
+        # Fast path: a contiguous float32/float64 array in native byte order
+        # (only those dtypes are these singletons) is used as it is.
+        dtype = value.dtype
+        if (dtype is _FLOAT32 or dtype is _FLOAT64) and value.flags.c_contiguous:
+            return FloatArray(value, dtype)
     array = as_array(value, name)
     work_dtype = work_dtype_for(array.dtype)
     if work_dtype is None:
@@ -157,6 +163,10 @@ def as_labels(
     LabelOutOfRangeError
         If a uint64 label does not fit in int64.
     """
+    if type(value) is np.ndarray:
+        dtype = value.dtype
+        if (dtype is _INT64 or dtype is _INT32) and value.flags.c_contiguous:
+            return value
     array = as_array(value, name)
     dtype = array.dtype
     if dtype.kind == "i" and dtype.itemsize in (4, 8):
@@ -267,3 +277,119 @@ def normalize_axis(axis: object, ndim: int, name: str = "axis") -> int:
             f"valid values are {-ndim} to {ndim - 1}"
         )
     return index % ndim
+
+
+# ---- Output arrays ---------------------------------------------------------
+
+
+def check_output(
+    value: object, name: str, shape: tuple[int, ...], dtype: np.dtype
+) -> NDArray:
+    """Check that `value` can receive a result of `shape` and `dtype` in place.
+
+    An output array is written as it is, never copied, so it must be a
+    writable, C-contiguous numpy array of exactly that shape and dtype.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `value` is not a numpy array, or has another dtype.
+    InvalidShapeError
+        If `value` has another shape.
+    InvalidArgumentError
+        If `value` is read-only or not C-contiguous.
+    """
+    if not isinstance(value, np.ndarray):
+        raise InvalidDtypeError(
+            f"{name} must be a numpy.ndarray of dtype {dtype.name} and shape "
+            f"{shape}, got {type(value).__name__}"
+        )
+    if value.dtype != dtype:
+        got = _describe(value.dtype)
+        if value.dtype.newbyteorder("=") == dtype:
+            got += " in non-native byte order"
+        raise InvalidDtypeError(
+            f"{name} must have dtype {dtype.name}, the dtype of the result, got {got}"
+        )
+    if value.shape != shape:
+        raise InvalidShapeError(
+            f"{name} must have shape {shape}, the shape of the result, got "
+            f"shape {value.shape}"
+        )
+    if not value.flags.writeable:
+        raise InvalidArgumentError(f"{name} is read-only; pass a writable array")
+    if not value.flags.c_contiguous:
+        raise InvalidArgumentError(
+            f"{name} must be C-contiguous, because the result is written into it "
+            f"directly; got strides {value.strides}, pass a contiguous array "
+            "such as np.empty_like(...)"
+        )
+    return value
+
+
+def _byte_range(array: NDArray) -> tuple[int, int] | None:
+    """Return [start, stop) of a contiguous array's bytes, or None if strided."""
+    if array.flags.c_contiguous or array.flags.f_contiguous:
+        start = _lib.data_address(array)
+        return start, start + array.nbytes
+    return None
+
+
+def shares_memory(a: NDArray, b: NDArray) -> bool:
+    """Return whether the memory spans of `a` and `b` overlap (may share memory)."""
+    if a.size == 0 or b.size == 0:
+        return False
+    range_a, range_b = _byte_range(a), _byte_range(b)
+    if range_a is None or range_b is None:
+        return bool(np.may_share_memory(a, b))
+    return range_a[0] < range_b[1] and range_b[0] < range_a[1]
+
+
+def _is_whole_buffer(output: NDArray, value: NDArray) -> bool:
+    """Return whether `value` is exactly the buffer of the contiguous `output`."""
+    return (
+        value.flags.c_contiguous
+        and value.nbytes == output.nbytes
+        and _lib.data_address(value) == _lib.data_address(output)
+    )
+
+
+def reject_overlap(
+    outputs: list[tuple[str, NDArray]],
+    inputs: list[tuple[str, object]],
+    in_place: tuple[str, str] | None = None,
+) -> None:
+    """Reject output arrays that share memory with an input or each other.
+
+    `outputs` and `inputs` pair argument names with the values the caller
+    passed. `in_place` names an (output, input) pair that may be exactly the
+    same buffer, such as a gradient written over the logits. A partial
+    overlap of that pair is rejected too.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If an output overlaps an input or another output.
+    """
+    for i, (name, output) in enumerate(outputs):
+        for input_name, value in inputs:
+            if not isinstance(value, np.ndarray) or not shares_memory(output, value):
+                continue
+            if in_place == (name, input_name):
+                if _is_whole_buffer(output, value):
+                    continue
+                raise InvalidArgumentError(
+                    f"{name} partially overlaps {input_name}: it may only be "
+                    f"{input_name} itself (in place) or an array that shares no "
+                    "memory with it"
+                )
+            raise InvalidArgumentError(
+                f"{name} shares memory with {input_name}; outputs must not "
+                "overlap the inputs"
+            )
+        for other_name, other in outputs[i + 1 :]:
+            if shares_memory(output, other):
+                raise InvalidArgumentError(
+                    f"{name} and {other_name} share memory; they must be "
+                    "separate arrays"
+                )

@@ -109,7 +109,8 @@ def finish_loss(
 ) -> Loss:
     """Return a scalar for sum and mean, else the per-position loss array."""
     if reduction != _lib.SCE_REDUCTION_NONE:
-        return out_dtype.type(loss[0])
+        value = loss[0]
+        return value if loss.dtype is out_dtype else out_dtype.type(value)
     return loss.reshape(loss_shape).astype(out_dtype, copy=False)
 
 
@@ -158,21 +159,25 @@ def run(
     want_loss: bool,
     want_grad: bool,
     want_grad_labels: bool,
+    loss: NDArray[np.floating] | None = None,
+    grad: NDArray[np.floating] | None = None,
 ) -> DenseResult:
-    """Allocate the requested outputs and fill them with one library call.
+    """Fill the requested outputs with one library call.
 
     The outputs are flat or logits-shaped arrays of the working dtype; the
-    caller reshapes and casts them.
+    caller reshapes and casts them. `loss` and `grad`, when given, are
+    checked contiguous arrays of the working dtype that the library writes
+    directly; missing ones are allocated here.
     """
     logits, labels, weight = problem.logits, problem.labels, problem.weight
     dtype = logits.dtype
 
-    loss = None
-    if want_loss:
+    if want_loss and loss is None:
         positions = problem.outer * problem.inner
         loss_len = positions if options.reduction == _lib.SCE_REDUCTION_NONE else 1
         loss = np.empty(loss_len, dtype=dtype)
-    grad = np.empty(logits.shape, dtype=dtype) if want_grad else None
+    if want_grad and grad is None:
+        grad = np.empty(logits.shape, dtype=dtype)
     grad_labels = np.empty(logits.shape, dtype=dtype) if want_grad_labels else None
 
     _lib.dense_cross_entropy(
@@ -306,7 +311,7 @@ def softmax_cross_entropy_with_logits(
     [0.69314718]
     """
     problem = _prepare_tf(labels, logits, axis)
-    options = _lib.make_options(
+    options = _lib.shared_options(
         _lib.SCE_REDUCTION_NONE, None, 0.0, _lib.SCE_MEAN_BY_POSITIONS
     )
     loss, _, _ = run(problem, options, None, True, False, False)
@@ -381,7 +386,7 @@ ForkedProcessError
     [[1.386294 0.287682]]
     """
     problem = _prepare_tf(labels, logits, axis)
-    options = _lib.make_options(
+    options = _lib.shared_options(
         _lib.SCE_REDUCTION_NONE, None, 0.0, _lib.SCE_MEAN_BY_POSITIONS
     )
     upstream = prepare_grad_output(

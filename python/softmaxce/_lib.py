@@ -6,16 +6,21 @@ prototype is written above each declaration), and turns a non-zero status code
 into an exception in one place, :func:`raise_for_status`.
 
 Pointers are passed as plain ``int`` addresses (``c_void_p`` accepts them), so
-a call costs no per-element Python work. ctypes releases the GIL while a C
-function runs, so calls from several threads run in parallel.
+a call costs no per-element Python work; :func:`data_address` reads them. ctypes
+releases the GIL while a C function runs, so calls from several threads run in
+parallel.
 """
 
 from __future__ import annotations
 
 import ctypes
+import math
+import operator
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ._errors import (
     ForkedProcessError,
@@ -214,6 +219,60 @@ _sce_log_softmax_backward = _declare(
 )
 
 
+# int sce_set_num_threads(int n);
+_sce_set_num_threads = _declare("sce_set_num_threads", _int, [_int])
+
+# int sce_get_num_threads(void);
+_sce_get_num_threads = _declare("sce_get_num_threads", _int, [])
+
+
+# ---- Data addresses ----------------------------------------------------------
+# numpy's own accessors, ``a.ctypes.data`` and ``a.__array_interface__``, build
+# helper objects and took about 2 us per array in timeit runs (Python 3.11,
+# numpy 2.4, the 2-core Xeon VM of BENCHMARKS.md). numpy's C API (PyArray_DATA)
+# reads the data pointer of an ndarray from the first field after the object
+# header. Compiled extensions depend on that layout, so numpy cannot change it
+# without breaking its ABI. On CPython, where id() is the object's address,
+# reading that field took about 0.3 us. The import-time check below compares
+# it with __array_interface__ on several arrays and falls back to the latter
+# if they ever differ. Only numpy arrays may be passed to data_address.
+
+_read_pointer = ctypes.c_void_p.from_address
+_DATA_OFFSET = object.__basicsize__  # the size of the object header
+
+
+def _interface_address(array: Any) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def _header_address(array: Any) -> int:
+    return _read_pointer(id(array) + _DATA_OFFSET).value or 0
+
+
+def _header_address_works() -> bool:
+    """Return whether _header_address agrees with numpy on sample arrays."""
+    if sys.implementation.name != "cpython":
+        return False
+    import numpy as np
+
+    base = np.arange(24, dtype=np.float64)
+    samples = [
+        base,
+        base[5:],
+        base.reshape(4, 6)[1:, 2:],
+        np.frombuffer(bytes(16), dtype=np.int32)[1:],
+        np.empty(0, dtype=np.float32),
+        np.zeros((), dtype=np.float32),
+    ]
+    return all(_header_address(a) == _interface_address(a) for a in samples)
+
+
+#: The address of the first element of a numpy array, as an int.
+data_address: Callable[[Any], int] = (
+    _header_address if _header_address_works() else _interface_address
+)
+
+
 # ---- Fork safety -----------------------------------------------------------
 
 # Set in a child created by os.fork() (multiprocessing's "fork" start method
@@ -262,13 +321,20 @@ def raise_for_status(status: int) -> None:
     raise error_class(message, status)
 
 
-def _call(func: Callable[..., object], *args: object) -> None:
-    """Call the C function `func` and raise if it returns an error status."""
-    if _forked:
-        raise ForkedProcessError(FORKED_MESSAGE, SCE_ERROR_FORKED)
-    status = func(*args)
-    if status != SCE_OK:
-        raise_for_status(status)
+def _checked(func: Callable[..., int], c_name: str) -> Callable[..., None]:
+    """Wrap the C function `func` so that an error status raises."""
+
+    def call(*args: object) -> None:
+        if _forked:
+            raise ForkedProcessError(FORKED_MESSAGE, SCE_ERROR_FORKED)
+        status = func(*args)
+        if status != SCE_OK:
+            raise_for_status(status)
+
+    call.__name__ = c_name.removeprefix("sce_")
+    call.__qualname__ = call.__name__
+    call.__doc__ = f"Run ``{c_name}``; raise on an error status."
+    return call
 
 
 # ---- Public wrappers ---------------------------------------------------------
@@ -310,31 +376,135 @@ def make_options(
     return options
 
 
-def sparse_cross_entropy(*args: object) -> None:
-    """Run ``sce_sparse_cross_entropy``; raise on an error status."""
-    _call(_sce_sparse_cross_entropy, *args)
+_SHARED_OPTIONS: dict[tuple[object, ...], SceOptions] = {}
+_copysign = math.copysign
+_SHARED_OPTIONS_MAX = 256
 
 
-def dense_cross_entropy(*args: object) -> None:
-    """Run ``sce_dense_cross_entropy``; raise on an error status."""
-    _call(_sce_dense_cross_entropy, *args)
+def shared_options(
+    reduction: int,
+    ignore_index: int | None,
+    label_smoothing: float,
+    mean_by: int = SCE_MEAN_BY_WEIGHT_SUM,
+    z_loss: float = 0.0,
+    flags: int = 0,
+) -> SceOptions:
+    """Return a cached ``sce_options`` value with the fields of :func:`make_options`.
+
+    Building the structure took about 1 us in timeit runs, which matters
+    for small problems. The cached values are shared by every thread, so
+    callers must never modify one. Use :func:`make_options` for a value to
+    modify. The sign of each float is part of the key, so 0.0 and -0.0
+    never share an entry.
+    """
+    key = (
+        reduction,
+        ignore_index,
+        label_smoothing,
+        _copysign(1.0, label_smoothing),
+        mean_by,
+        z_loss,
+        _copysign(1.0, z_loss),
+        flags,
+    )
+    options = _SHARED_OPTIONS.get(key)
+    if options is None:
+        options = make_options(
+            reduction, ignore_index, label_smoothing, mean_by, z_loss, flags
+        )
+        if len(_SHARED_OPTIONS) >= _SHARED_OPTIONS_MAX:
+            _SHARED_OPTIONS.clear()
+        _SHARED_OPTIONS[key] = options
+    return options
 
 
-def softmax(*args: object) -> None:
-    """Run ``sce_softmax``; raise on an error status."""
-    _call(_sce_softmax, *args)
+sparse_cross_entropy = _checked(_sce_sparse_cross_entropy, "sce_sparse_cross_entropy")
+dense_cross_entropy = _checked(_sce_dense_cross_entropy, "sce_dense_cross_entropy")
+softmax = _checked(_sce_softmax, "sce_softmax")
+log_softmax = _checked(_sce_log_softmax, "sce_log_softmax")
+softmax_backward = _checked(_sce_softmax_backward, "sce_softmax_backward")
+log_softmax_backward = _checked(_sce_log_softmax_backward, "sce_log_softmax_backward")
 
 
-def log_softmax(*args: object) -> None:
-    """Run ``sce_log_softmax``; raise on an error status."""
-    _call(_sce_log_softmax, *args)
+# ---- Threads -----------------------------------------------------------------
 
 
-def softmax_backward(*args: object) -> None:
-    """Run ``sce_softmax_backward``; raise on an error status."""
-    _call(_sce_softmax_backward, *args)
+def set_num_threads(n: int) -> None:
+    """Set how many threads each softmaxce call may use, process-wide.
+
+    A call splits its positions into fixed blocks of about 65536 elements and
+    runs them on a pool of worker threads that lives as long as the process.
+    A call with a single block runs on the calling thread alone. Results are
+    bitwise identical for any thread count, because every reduction sums in
+    a fixed order. The setting applies to calls that start after it returns.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads in [1, 1024], or 0 to restore the default: the
+        environment variable ``SOFTMAXCE_NUM_THREADS`` as read when the
+        library was loaded, else the number of CPUs the process may use.
+
+    Raises
+    ------
+    InvalidDtypeError
+        If `n` is not an integer. A ``TypeError`` subclass.
+    InvalidArgumentError
+        If `n` is outside [0, 1024]; the setting is then unchanged. A
+        ``ValueError`` subclass.
+    ForkedProcessError
+        If called in a child process forked after softmaxce was loaded.
+
+    See Also
+    --------
+    get_num_threads : the current setting.
+
+    Examples
+    --------
+    >>> import softmaxce
+    >>> previous = softmaxce.get_num_threads()
+    >>> softmaxce.set_num_threads(1)
+    >>> softmaxce.get_num_threads()
+    1
+    >>> softmaxce.set_num_threads(previous)
+    """
+    try:
+        count = operator.index(n)
+    except TypeError:
+        raise InvalidDtypeError(
+            f"the number of threads must be an integer, got {n!r} of type "
+            f"{type(n).__name__}"
+        ) from None
+    if not -(2**31) <= count < 2**31:
+        # ctypes would truncate this to a C int without an error.
+        raise InvalidArgumentError(
+            f"number of threads {count} does not fit in a C int; valid values "
+            "are 1 to 1024, or 0 to restore the default"
+        )
+    _set_num_threads(count)
 
 
-def log_softmax_backward(*args: object) -> None:
-    """Run ``sce_log_softmax_backward``; raise on an error status."""
-    _call(_sce_log_softmax_backward, *args)
+def get_num_threads() -> int:
+    """Return how many threads each softmaxce call may use.
+
+    Returns
+    -------
+    int
+        The count set by :func:`set_num_threads`, or the default: the
+        environment variable ``SOFTMAXCE_NUM_THREADS`` as read when the
+        library was loaded, else the number of CPUs the process may use.
+
+    Raises
+    ------
+    ForkedProcessError
+        If called in a child process forked after softmaxce was loaded.
+    """
+    if _forked:
+        raise ForkedProcessError(FORKED_MESSAGE, SCE_ERROR_FORKED)
+    count = _sce_get_num_threads()
+    if count < 0:
+        raise_for_status(-count)
+    return count
+
+
+_set_num_threads = _checked(_sce_set_num_threads, "sce_set_num_threads")

@@ -15,9 +15,11 @@ from . import _lib
 from ._coerce import (
     address,
     as_float,
+    check_output,
     class_axis_layout,
     dtype_code,
     normalize_axis,
+    reject_overlap,
     work_dtype_for,
 )
 from ._errors import InvalidShapeError
@@ -34,16 +36,26 @@ def _layout(shape: tuple[int, ...], axis: object, name: str) -> tuple[int, int, 
 
 
 def _forward(
-    func: Callable[..., None], x: ArrayLike, axis: object
+    func: Callable[..., None], x: ArrayLike, axis: object, out: object = None
 ) -> NDArray[np.floating]:
-    """Apply the library's `func` (softmax or log-softmax) along `axis`."""
+    """Apply the library's `func` (softmax or log-softmax) along `axis`.
+
+    `out`, when given, receives the result and may be `x` itself.
+    """
     array, out_dtype = as_float(x, "x")
     outer, classes, inner = _layout(array.shape, axis, "x")
+    if out is not None:
+        out = check_output(out, "out", array.shape, out_dtype)
+        reject_overlap([("out", out)], [("x", x)], in_place=("out", "x"))
     if array.size == 0:
         # An empty array, an empty class axis included, has an empty result.
+        if out is not None:
+            return out
         return np.empty(array.shape, dtype=out_dtype)
 
-    y = np.empty_like(array)
+    # float16 results are computed in float32 and rounded into `out`.
+    direct = out is not None and out.dtype == array.dtype
+    y = out if direct else np.empty_like(array)
     func(
         dtype_code(array.dtype),
         outer,
@@ -54,6 +66,10 @@ def _forward(
         address(y),
         y.size,
     )
+    if out is not None:
+        if y is not out:
+            np.copyto(out, y, casting="same_kind")
+        return out
     return y.astype(out_dtype, copy=False)
 
 
@@ -93,7 +109,9 @@ def _backward(
     return dx.astype(out_dtype, copy=False)
 
 
-def softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
+def softmax(
+    x: ArrayLike, axis: int = -1, *, out: NDArray[np.floating] | None = None
+) -> NDArray[np.floating]:
     r"""Compute the softmax of `x` along `axis`.
 
     Parameters
@@ -105,20 +123,27 @@ def softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     axis : int, optional
         Axis to normalise over, negative values counting from the end.
         Default: -1.
+    out : numpy.ndarray, optional
+        Array that receives the result: writable, C-contiguous, of the shape
+        and dtype of `x`. It may be `x` itself (in place); any other memory
+        shared with `x` is an error. Default: None, a new array.
 
     Returns
     -------
     numpy.ndarray
         Array of the shape and dtype of `x`; an empty `x` gives an empty result.
+        It is `out` when given.
 
     Raises
     ------
     InvalidArgumentError
-        If `axis` is out of bounds. A ``ValueError`` subclass.
+        If `axis` is out of bounds, or `out` is read-only, not C-contiguous or
+        partially overlaps `x`. A ``ValueError`` subclass.
     InvalidShapeError
-        If `x` is 0-d.
+        If `x` is 0-d, or `out` has another shape.
     InvalidDtypeError
-        If `x` does not have a float dtype. A ``TypeError`` subclass.
+        If `x` does not have a float dtype, or `out` is not an array of the
+        dtype of `x`. A ``TypeError`` subclass.
     ForkedProcessError
         If called in a child process forked after softmaxce was loaded.
 
@@ -151,11 +176,16 @@ def softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
      [0.5    0.2689 0.1192]]
     >>> print(softmaxce.softmax(np.array([1000.0, 1000.0])))
     [0.5 0.5]
+    >>> y = softmaxce.softmax(x, out=x)
+    >>> y is x
+    True
     """
-    return _forward(_lib.softmax, x, axis)
+    return _forward(_lib.softmax, x, axis, out)
 
 
-def log_softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
+def log_softmax(
+    x: ArrayLike, axis: int = -1, *, out: NDArray[np.floating] | None = None
+) -> NDArray[np.floating]:
     r"""Compute the logarithm of the softmax of `x` along `axis`.
 
     Parameters
@@ -164,11 +194,14 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
         Input of any rank >= 1, converted as in :func:`softmax`.
     axis : int, optional
         Axis to normalise over. Default: -1.
+    out : numpy.ndarray, optional
+        As in :func:`softmax`. Default: None.
 
     Returns
     -------
     numpy.ndarray
         Array of the shape and dtype of `x`; an empty `x` gives an empty result.
+        It is `out` when given.
 
     Raises
     ------
@@ -194,7 +227,7 @@ ForkedProcessError
     >>> print(softmaxce.log_softmax(np.array([1000.0, 0.0])))
     [    0. -1000.]
     """
-    return _forward(_lib.log_softmax, x, axis)
+    return _forward(_lib.log_softmax, x, axis, out)
 
 
 def softmax_backward(
