@@ -32,9 +32,14 @@ test-deps:
 
 test: test-deps test-go test-c test-python
 
+# FUZZTIME is how long each Go fuzz target mutates its corpus.
+FUZZTIME ?= 30s
+
 test-go:
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(GO) test -tags purego ./core
+	bash tests/go/fuzz_short.sh $(FUZZTIME)
 
 build/example: examples/example.c capi/softmaxce.h $(LIB)
 	@mkdir -p build
@@ -46,6 +51,7 @@ test-c: build/example
 	c++ -std=c++11 -Wall -Wextra -pedantic -Werror -fsyntax-only -Icapi -x c++ capi/softmaxce.h
 	./build/example
 	sh tests/c/test_install.sh
+	bash tests/c/run.sh
 
 test-python: lib
 	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python python/softmaxce --doctest-modules
