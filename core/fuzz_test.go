@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -377,11 +378,10 @@ const fzGuardByte = 0xa5
 // fzBuffer is one argument's place in the arena: byte offset and element
 // count. A buffer may share a region with another to test aliasing.
 type fzBuffer struct {
-	name   string
-	output bool
-	off    int // byte offset in the arena
-	n      int // elements
-	size   int // bytes per element
+	name string
+	off  int // byte offset in the arena
+	n    int // elements
+	size int // bytes per element
 }
 
 func (b fzBuffer) bytes() int { return b.n * b.size }
@@ -631,26 +631,12 @@ func fzCheckError(t *testing.T, call string, err error, broken []error) {
 	t.Fatalf("%s = %v, want an error wrapping one of %v", call, err, broken)
 }
 
-// fzToFloat64 returns x converted element by element.
-func fzToFloat64[T core.Float](x []T) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
 // fzRound returns v rounded to the element type of f64.
 func fzRound(v float64, f64 bool) float64 {
 	if f64 {
 		return v
 	}
 	return float64(float32(v))
-}
-
-func fzIsF64[T core.Float]() bool {
-	var zero T
-	return unsafe.Sizeof(zero) == 8
 }
 
 // ---- Rows: reference math --------------------------------------------------------
@@ -668,6 +654,38 @@ func fzRowStats(x []float64) (m, s, logS float64) {
 		s += math.Exp(v - m)
 	}
 	return m, s, math.Log(s)
+}
+
+// fzExactSum returns the sum of terms rounded once to float64: NaN when a
+// term is NaN or the terms hold both infinities, an infinity when they hold
+// one, else the exact sum of the finite terms, rounded. A plain float64 sum
+// of large terms that cancel can even get the sign wrong, which decides the
+// sign of an infinite gradient.
+func fzExactSum(terms []float64) float64 {
+	var positive, negative bool
+	exact := new(big.Float).SetPrec(4096) // exact for any sum of float64 values
+	for _, v := range terms {
+		switch {
+		case math.IsNaN(v):
+			return math.NaN()
+		case math.IsInf(v, 1):
+			positive = true
+		case math.IsInf(v, -1):
+			negative = true
+		default:
+			exact.Add(exact, big.NewFloat(v))
+		}
+	}
+	switch {
+	case positive && negative:
+		return math.NaN()
+	case positive:
+		return math.Inf(1)
+	case negative:
+		return math.Inf(-1)
+	}
+	sum, _ := exact.Float64()
+	return sum
 }
 
 // fzRow returns the class axis of position pos of x.
@@ -920,8 +938,8 @@ func (c *fzSparse) layout() *fzArena {
 		{name: "labels", n: c.lengths[1], size: lsize},
 		{name: "weight", n: c.lengths[2], size: fsize},
 		{name: "grad_output", n: c.lengths[3], size: fsize},
-		{name: "loss", n: c.lengths[4], size: fsize, output: true},
-		{name: "grad", n: c.lengths[5], size: fsize, output: true},
+		{name: "loss", n: c.lengths[4], size: fsize},
+		{name: "grad", n: c.lengths[5], size: fsize},
 	}
 	// Place aliased buffers after their hosts.
 	alias := map[string]fzAlias{}
@@ -1444,9 +1462,9 @@ func (c *fzDense) layout() *fzArena {
 		{name: "labels", n: c.lengths[1], size: size},
 		{name: "weight", n: c.lengths[2], size: size},
 		{name: "grad_output", n: c.lengths[3], size: size},
-		{name: "loss", n: c.lengths[4], size: size, output: true},
-		{name: "grad", n: c.lengths[5], size: size, output: true},
-		{name: "grad_labels", n: c.lengths[6], size: size, output: true},
+		{name: "loss", n: c.lengths[4], size: size},
+		{name: "grad", n: c.lengths[5], size: size},
+		{name: "grad_labels", n: c.lengths[6], size: size},
 	}
 	alias := map[string]fzAlias{}
 	switch c.alias {
@@ -1784,7 +1802,7 @@ func (c *fzSoftmax) layout() *fzArena {
 	bufs := []*fzBuffer{
 		{name: "x", n: c.lengths[0], size: size},
 		{name: "dy", n: c.lengths[2], size: size},
-		{name: "output", n: c.lengths[1], size: size, output: true},
+		{name: "output", n: c.lengths[1], size: size},
 	}
 	alias := map[string]fzAlias{}
 	switch c.alias {
@@ -1852,11 +1870,11 @@ func (c *fzSoftmax) reference() (want, scale []float64) {
 		sc := make([]float64, s.Classes)
 		switch {
 		case c.backward && c.log:
-			var total, magnitude float64
+			var magnitude float64
 			for _, d := range fzRow(dy, s, pos) {
-				total += d
 				magnitude += math.Abs(d)
 			}
+			total := fzExactSum(fzRow(dy, s, pos))
 			for k, d := range fzRow(dy, s, pos) {
 				e := math.Exp(xr[k])
 				out[k] = d - e*total
@@ -1864,11 +1882,13 @@ func (c *fzSoftmax) reference() (want, scale []float64) {
 			}
 		case c.backward:
 			dr := fzRow(dy, s, pos)
-			var dot, magnitude float64
+			products := make([]float64, len(dr))
+			var magnitude float64
 			for k, d := range dr {
-				dot += d * xr[k]
-				magnitude += math.Abs(d * xr[k])
+				products[k] = d * xr[k]
+				magnitude += math.Abs(products[k])
 			}
+			dot := fzExactSum(products)
 			for k, d := range dr {
 				out[k] = xr[k] * (d - dot)
 				sc[k] = math.Abs(xr[k]) * (math.Abs(d) + magnitude)
