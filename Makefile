@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 LIB := python/softmaxce/libsoftmaxce.so
 GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h')
 
-.PHONY: all lib demo test test-deps test-go test-c test-python bench install clean
+.PHONY: all lib demo test test-deps test-go test-c test-python test-large bench install clean
 
 all: lib
 
@@ -52,6 +52,10 @@ test-c: build/example
 	./build/example
 	sh tests/c/test_install.sh
 	bash tests/c/run.sh
+
+# Tests marked large: more than 2^31 elements (about 8 GiB) and 10^6 calls.
+test-large: lib
+	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python -m large --run-large
 
 test-python: lib
 	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python python/softmaxce --doctest-modules

@@ -30,7 +30,12 @@ from ._coerce import (
     reject_overlap,
 )
 from ._dense import DenseProblem, Loss
-from ._errors import InvalidArgumentError, InvalidShapeError, LabelOutOfRangeError
+from ._errors import (
+    InvalidArgumentError,
+    InvalidDtypeError,
+    InvalidShapeError,
+    LabelOutOfRangeError,
+)
 
 __all__ = [
     "cross_entropy",
@@ -144,6 +149,13 @@ def prepare_class_axis_one(
                 f"{names.target} must be 0-d for {names.logits} of shape {shape}, "
                 f"got shape {labels.shape}"
             )
+    elif labels.shape == shape:
+        # The shape of the logits means class probabilities, which are floats.
+        raise InvalidDtypeError(
+            f"{names.target} has the shape {shape} of {names.logits}, so it must "
+            f"contain class probabilities of a float dtype, got {labels.dtype}; "
+            f"class indices must have shape {loss_shape}"
+        )
     elif labels.shape != loss_shape:
         raise InvalidShapeError(
             f"{names.target} must have shape {loss_shape} for {names.logits} of "

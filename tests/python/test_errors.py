@@ -464,3 +464,14 @@ def test_zero_target_weight_mean(dtype: str) -> None:
     loss, grad = softmaxce.cross_entropy_with_grad(logits, labels, weight=weight)
     assert np.isnan(loss)
     np.testing.assert_array_equal(grad, np.zeros((3, 4), dtype=dtype))
+
+
+def test_integer_target_of_input_shape_names_dtype() -> None:
+    """An integer target shaped like the input is a dtype error, not a shape one."""
+    logits = np.zeros((3, 5), dtype=np.float32)
+    target = np.ones((3, 5), dtype=np.int64)
+    with pytest.raises(softmaxce.InvalidDtypeError) as excinfo:
+        softmaxce.cross_entropy(logits, target)
+    message = str(excinfo.value)
+    assert "float dtype" in message, message
+    assert "(3,)" in message, message
