@@ -120,7 +120,7 @@ SCE_API const char *sce_last_error(void);
 /* Bits of sce_options.flags. */
 #define SCE_FLAG_KL_DIVERGENCE 1 /* dense labels: subtract the target entropy */
 
-/* What SCE_REDUCTION_MEAN divides by. */
+/* Denominators of SCE_REDUCTION_MEAN. */
 #define SCE_MEAN_BY_WEIGHT_SUM 0  /* sum of w[label] over kept positions (torch, ONNX) */
 #define SCE_MEAN_BY_VALID_COUNT 1 /* number of kept positions (chainer) */
 #define SCE_MEAN_BY_OUTER 2       /* outer, the batch size (chainer normalize=False) */
@@ -229,7 +229,7 @@ SCE_API int sce_dense_cross_entropy(
 /**
  * sce_softmax() - y = exp(x - m) / sum_c exp(x_c - m) over the class axis.
  *
- * A slice of the class axis that is entirely -inf, or holds NaN or +inf,
+ * A slice of the class axis that is entirely -inf, or contains NaN or +inf,
  * gives NaN in that slice only.
  *
  * @dtype      SCE_FLOAT32 or SCE_FLOAT64.
@@ -277,8 +277,8 @@ SCE_API int sce_log_softmax_backward(int dtype, int64_t outer, int64_t classes,
  * sce_set_num_threads() - set how many threads each call may use.
  *
  * A call splits its positions into fixed blocks of about 65536 elements and
- * runs them on a pool of worker threads that lives as long as the process;
- * a call with a single block runs on the calling thread alone. Results are
+ * runs them on a pool of worker threads that lives as long as the process.
+ * A call with a single block runs on the calling thread alone. Results are
  * bitwise identical for any thread count. The setting is process-wide and
  * applies to calls that start after it returns.
  *
