@@ -61,7 +61,9 @@ func status(err error) C.int {
 var errDtype = errors.New("invalid dtype")
 
 // guard turns a panic into SCE_ERROR_INTERNAL, so that no Go panic crosses
-// into C. Faults on bad pointers become panics too (SetPanicOnFault).
+// into C. SetPanicOnFault makes a memory fault in Go code a panic too, but an
+// invalid non-NULL pointer from C can still abort the runtime when the
+// garbage collector or the stack copier meets it: that is undefined behaviour.
 func guard(code *C.int) {
 	if r := recover(); r != nil {
 		*code = status(fmt.Errorf("internal error (please report): %v", r))
