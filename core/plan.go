@@ -67,6 +67,15 @@ func checkWeight[T Float](weight []T, classes int) (float64, error) {
 	return sum.value(), nil
 }
 
+// maxFinite returns the largest finite value of T.
+func maxFinite[T Float]() float64 {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return math.MaxFloat32
+	}
+	return math.MaxFloat64
+}
+
 // classWeight returns w[c], or 1 without weights.
 func (p *plan[T]) classWeight(c int) float64 {
 	if len(p.weight) == 0 {

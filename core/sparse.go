@@ -289,9 +289,12 @@ func (p *sparsePlan[T, L]) rowGradient(g []T, y int, wy, coef, s, lse float64) {
 	f := coef * a / s
 	ey := float64(g[y])
 
-	if eps == 0 {
+	if eps == 0 && math.Abs(f) <= maxFinite[T]() {
 		rowScale(g, T(f))
 	} else {
+		// Element by element in float64: smoothing subtracts a term per
+		// class, and a factor beyond T's range (a huge z-loss lse) rounded
+		// to T would turn exp(x - m) = 0 into 0*Inf = NaN.
 		b := coef * eps / c
 		for j, e := range g {
 			g[j] = T(float64(e)*f - b*p.classWeight(j))
