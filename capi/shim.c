@@ -29,7 +29,7 @@ void sceSetError(const char *msg, size_t n) {
     last_error[n] = '\0';
 }
 
-static int refuse_in_forked_child(void) {
+static int reject_in_forked_child(void) {
     snprintf(last_error, sizeof last_error,
              "softmaxce was loaded before this process forked, and the Go runtime "
              "it uses does not survive fork(): load it after forking, or start "
@@ -73,7 +73,7 @@ int sce_sparse_cross_entropy(int dtype, int label_dtype, int64_t outer, int64_t 
                              int64_t grad_output_len, const sce_options *options, void *loss,
                              int64_t loss_len, void *grad, int64_t grad_len) {
     if (forked_child) {
-        return refuse_in_forked_child();
+        return reject_in_forked_child();
     }
     return sceGoSparseCrossEntropy(dtype, label_dtype, outer, classes, inner, (void *)logits,
                                    logits_len, (void *)labels, labels_len, (void *)weight,
@@ -89,7 +89,7 @@ int sce_dense_cross_entropy(int dtype, int64_t outer, int64_t classes, int64_t i
                             void *grad, int64_t grad_len, void *grad_labels,
                             int64_t grad_labels_len) {
     if (forked_child) {
-        return refuse_in_forked_child();
+        return reject_in_forked_child();
     }
     return sceGoDenseCrossEntropy(dtype, outer, classes, inner, (void *)logits, logits_len,
                                   (void *)labels, labels_len, (void *)weight, weight_len,
@@ -101,7 +101,7 @@ int sce_dense_cross_entropy(int dtype, int64_t outer, int64_t classes, int64_t i
 int sce_softmax(int dtype, int64_t outer, int64_t classes, int64_t inner, const void *x,
                 int64_t x_len, void *y, int64_t y_len) {
     if (forked_child) {
-        return refuse_in_forked_child();
+        return reject_in_forked_child();
     }
     return sceGoUnary(0, dtype, outer, classes, inner, (void *)x, x_len, y, y_len);
 }
@@ -109,7 +109,7 @@ int sce_softmax(int dtype, int64_t outer, int64_t classes, int64_t inner, const 
 int sce_log_softmax(int dtype, int64_t outer, int64_t classes, int64_t inner, const void *x,
                     int64_t x_len, void *y, int64_t y_len) {
     if (forked_child) {
-        return refuse_in_forked_child();
+        return reject_in_forked_child();
     }
     return sceGoUnary(1, dtype, outer, classes, inner, (void *)x, x_len, y, y_len);
 }
@@ -118,7 +118,7 @@ int sce_softmax_backward(int dtype, int64_t outer, int64_t classes, int64_t inne
                          const void *y, int64_t y_len, const void *dy, int64_t dy_len,
                          void *dx, int64_t dx_len) {
     if (forked_child) {
-        return refuse_in_forked_child();
+        return reject_in_forked_child();
     }
     return sceGoBackward(0, dtype, outer, classes, inner, (void *)y, y_len, (void *)dy,
                          dy_len, dx, dx_len);
@@ -128,7 +128,7 @@ int sce_log_softmax_backward(int dtype, int64_t outer, int64_t classes, int64_t 
                              const void *y, int64_t y_len, const void *dy, int64_t dy_len,
                              void *dx, int64_t dx_len) {
     if (forked_child) {
-        return refuse_in_forked_child();
+        return reject_in_forked_child();
     }
     return sceGoBackward(1, dtype, outer, classes, inner, (void *)y, y_len, (void *)dy,
                          dy_len, dx, dx_len);
@@ -136,14 +136,14 @@ int sce_log_softmax_backward(int dtype, int64_t outer, int64_t classes, int64_t 
 
 int sce_set_num_threads(int n) {
     if (forked_child) {
-        return refuse_in_forked_child();
+        return reject_in_forked_child();
     }
     return sceGoSetNumThreads(n);
 }
 
 int sce_get_num_threads(void) {
     if (forked_child) {
-        return -refuse_in_forked_child();
+        return -reject_in_forked_child();
     }
     return sceGoGetNumThreads();
 }

@@ -20,7 +20,7 @@ type Shape struct {
 	Inner   int
 }
 
-// Reduction says how per-position losses are combined.
+// Reduction is the way per-position losses are combined.
 type Reduction int32
 
 // Reductions. The values match the C interface's SCE_REDUCTION_* codes.
@@ -107,7 +107,7 @@ func (o *Options) check() error {
 		return argumentError("z_loss %v is not a finite value >= 0", o.ZLoss)
 	}
 	if o.Flags&^FlagKLDivergence != 0 {
-		return argumentError("flags %d holds unknown bits; the only flag is %d "+
+		return argumentError("flags %d contains unknown bits; the only flag is %d "+
 			"(KL divergence)", int32(o.Flags), int32(FlagKLDivergence))
 	}
 	if o.MeanBy < MeanByWeightSum || o.MeanBy > MeanByPositions {

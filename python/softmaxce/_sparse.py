@@ -688,7 +688,7 @@ def cross_entropy(
     r"""Compute the softmax cross-entropy of logits and targets, as PyTorch.
 
     Follows ``torch.nn.functional.cross_entropy``: the class axis is 1, or 0
-    for 1-D input. The target holds class indices, or class probabilities
+    for 1-D input. The target contains class indices, or class probabilities
     when it has the shape of `input` and a float dtype.
 
     Parameters
