@@ -182,11 +182,11 @@ func (p *densePlan[T]) row(x, t, g, gl []T, coef float64) float64 {
 	// aliases x: then take the sum first without storing.
 	var s float64
 	if gl != nil && g != nil && &g[0] == &x[0] {
-		s = rowExpSum(nil, x, m)
+		s = rowExpSum(nil, x, m, rowAddr(x))
 		p.labelGradient(gl, x, t, mf, math.Log(s), coef)
-		s = rowExpSum(g, x, m)
+		s = rowExpSum(g, x, m, rowAddr(x))
 	} else {
-		s = rowExpSum(g, x, m)
+		s = rowExpSum(g, x, m, rowAddr(x))
 		if gl != nil {
 			p.labelGradient(gl, x, t, mf, math.Log(s), coef)
 		}

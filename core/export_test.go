@@ -35,3 +35,12 @@ func UseKernel(name string) (restore func()) {
 	}
 	panic("core: kernel " + name + " is not supported on this CPU")
 }
+
+// ForceStreaming makes every gradient that may be streamed (see
+// streamGradient) streamed, whatever its size, and returns a function that
+// restores the threshold. Like UseKernel, it is a package-wide setting.
+func ForceStreaming() (restore func()) {
+	previous := streamMin
+	streamMin = 0
+	return func() { streamMin = previous }
+}

@@ -1,6 +1,9 @@
 package core
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Row primitives. Each works on one contiguous row of logits. The pure-Go
 // functions in this file are the reference: the AVX2 and AVX-512 kernels
@@ -56,27 +59,39 @@ func rowMax[T Float](x []T) T {
 
 // rowExpSum returns sum_j exp(x[j] - m) and, when dst is not nil, stores each
 // exp(x[j] - m) in dst[j]. dst may be x itself. m must be at least every
-// element of x (rowMax), so that each argument is <= 0 or NaN.
-func rowExpSum[T Float](dst, x []T, m T) float64 {
+// element of x (rowMax), so that each argument is <= 0 or NaN. The vector
+// kernels prefetch len(x)/2 elements' worth of bytes from pf on the way
+// (see prefetchRows); pf is only a hint and is never dereferenced.
+func rowExpSum[T Float](dst, x []T, m T, pf uintptr) float64 {
 	switch xs := any(x).(type) {
 	case []float32:
 		d, _ := any(dst).([]float32)
-		return float64(expSum32(d, xs, float32(m)))
+		return float64(expSum32(d, xs, float32(m), pf))
 	case []float64:
 		d, _ := any(dst).([]float64)
-		return expSum64(d, xs, float64(m))
+		return expSum64(d, xs, float64(m), pf)
 	}
 	panic("core: unreachable element type")
 }
 
-// rowScale multiplies every element of dst by a.
-func rowScale[T Float](dst []T, a T) {
+// rowScale stores src[j]*a in dst[j]; dst may be src itself. The vector
+// kernels prefetch like rowExpSum, and with stream set they write dst with
+// non-temporal stores, which skip reading dst's lines into the cache and do
+// not keep them there; stream needs dst aligned to its element size.
+func rowScale[T Float](dst, src []T, a T, pf uintptr, stream bool) {
 	switch d := any(dst).(type) {
 	case []float32:
-		scale32(d, float32(a))
+		scale32(d, any(src).([]float32), float32(a), pf, stream)
 	case []float64:
-		scale64(d, float64(a))
+		scale64(d, any(src).([]float64), float64(a), pf, stream)
 	}
+}
+
+// rowAddr returns the address of x's first element, or 0 for an empty x. As
+// the pf argument of rowExpSum and rowScale it prefetches the row being
+// worked on, which is already in the cache.
+func rowAddr[T Float](x []T) uintptr {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(x)))
 }
 
 func max32(x []float32) float32 {
@@ -131,7 +146,7 @@ func hasPositiveZero64(x []float64) bool {
 	return false
 }
 
-func expSum32(dst, x []float32, m float32) float32 {
+func expSum32(dst, x []float32, m float32, pf uintptr) float32 {
 	if dst != nil {
 		dst = dst[:len(x)] // the kernels write len(x) elements
 	}
@@ -142,14 +157,14 @@ func expSum32(dst, x []float32, m float32) float32 {
 		if dst != nil {
 			d = dst[off:end]
 		}
-		expSumKernel32(d, x[off:end], m, &acc)
+		expSumKernel32(d, x[off:end], m, &acc, pf+uintptr(off*4/2), off == 0)
 	}
 	return combineKernel32(&acc)
 }
 
-func expSum64(dst, x []float64, m float64) float64 {
+func expSum64(dst, x []float64, m float64, pf uintptr) float64 {
 	if dst != nil {
-		dst = dst[:len(x)]
+		dst = dst[:len(x)] // the kernels write len(x) elements
 	}
 	var acc [partials64]float64
 	for off := 0; off < len(x); off += chunkElements {
@@ -158,25 +173,31 @@ func expSum64(dst, x []float64, m float64) float64 {
 		if dst != nil {
 			d = dst[off:end]
 		}
-		expSumKernel64(d, x[off:end], m, &acc)
+		expSumKernel64(d, x[off:end], m, &acc, pf+uintptr(off*8/2), off == 0)
 	}
 	return combineKernel64(&acc)
 }
 
-func scale32(dst []float32, a float32) {
+func scale32(dst, src []float32, a float32, pf uintptr, stream bool) {
+	src = src[:len(dst)]
 	for off := 0; off < len(dst); off += chunkElements {
-		scaleKernel32(dst[off:min(off+chunkElements, len(dst))], a)
+		end := min(off+chunkElements, len(dst))
+		scaleKernel32(dst[off:end], src[off:end], a, pf+uintptr(off*4/2), stream)
 	}
 }
 
-func scale64(dst []float64, a float64) {
+func scale64(dst, src []float64, a float64, pf uintptr, stream bool) {
+	src = src[:len(dst)]
 	for off := 0; off < len(dst); off += chunkElements {
-		scaleKernel64(dst[off:min(off+chunkElements, len(dst))], a)
+		end := min(off+chunkElements, len(dst))
+		scaleKernel64(dst[off:end], src[off:end], a, pf+uintptr(off*8/2), stream)
 	}
 }
 
 // Pure-Go kernels: the reference for the assembly ones. The expSum kernels
-// add to acc, which holds the partial sums of the elements before x.
+// add to acc, which holds the partial sums of the elements before x, or
+// start from zero partial sums when fresh is set (the assembly kernels then
+// do not read acc, which avoids a slow load of a freshly zeroed array).
 
 func maxGo32(x []float32) float32 {
 	m := float32(math.Inf(-1))
@@ -198,7 +219,10 @@ func maxGo64(x []float64) float64 {
 	return m
 }
 
-func expSumGo32(dst, x []float32, m float32, acc *[partials32]float32) {
+func expSumGo32(dst, x []float32, m float32, acc *[partials32]float32, fresh bool) {
+	if fresh {
+		*acc = [partials32]float32{}
+	}
 	if dst == nil {
 		for j, v := range x {
 			acc[j%partials32] += exp32(v - m)
@@ -213,7 +237,10 @@ func expSumGo32(dst, x []float32, m float32, acc *[partials32]float32) {
 	}
 }
 
-func expSumGo64(dst, x []float64, m float64, acc *[partials64]float64) {
+func expSumGo64(dst, x []float64, m float64, acc *[partials64]float64, fresh bool) {
+	if fresh {
+		*acc = [partials64]float64{}
+	}
 	if dst == nil {
 		for j, v := range x {
 			acc[j%partials64] += exp64(v - m)
@@ -228,15 +255,17 @@ func expSumGo64(dst, x []float64, m float64, acc *[partials64]float64) {
 	}
 }
 
-func scaleGo32(dst []float32, a float32) {
-	for j := range dst {
-		dst[j] *= a
+func scaleGo32(dst, src []float32, a float32) {
+	src = src[:len(dst)]
+	for j, v := range src {
+		dst[j] = v * a
 	}
 }
 
-func scaleGo64(dst []float64, a float64) {
-	for j := range dst {
-		dst[j] *= a
+func scaleGo64(dst, src []float64, a float64) {
+	src = src[:len(dst)]
+	for j, v := range src {
+		dst[j] = v * a
 	}
 }
 

@@ -75,8 +75,8 @@
 	VCMPPS      NLT_UQ, C32_MIN(R8), n, msk; \
 	VANDPS      msk, n, n
 
-// func expSumAVX512F32(dst, x []float32, m float32, acc *[64]float32)
-TEXT ·expSumAVX512F32(SB), NOSPLIT, $0-64
+// func expSumAVX512F32(dst, x []float32, m float32, acc *[64]float32, pf uintptr, fresh bool)
+TEXT ·expSumAVX512F32(SB), NOSPLIT, $0-73
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), DX
 	MOVQ x_base+24(FP), SI
@@ -98,6 +98,13 @@ TEXT ·expSumAVX512F32(SB), NOSPLIT, $0-64
 	VBROADCASTSS C32_ONE(R8), Z27
 	VBROADCASTSS C32_MIN(R8), Z28
 
+	MOVQ    pf+64(FP), R12
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	CMPB    fresh+72(FP), $0
+	JNE     avx512_loop
 	VMOVUPS (AX), Z0
 	VMOVUPS 64(AX), Z1
 	VMOVUPS 128(AX), Z2
@@ -106,6 +113,9 @@ TEXT ·expSumAVX512F32(SB), NOSPLIT, $0-64
 avx512_loop:
 	CMPQ CX, $64
 	JB   avx512_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
 	VMOVUPS (SI), Z4
 	VMOVUPS 64(SI), Z7
 	VMOVUPS 128(SI), Z10
@@ -176,8 +186,8 @@ avx512_done:
 	JZ      2(PC);               \
 	VMOVUPS Y2, off(DI)
 
-// func expSumAVX2F32(dst, x []float32, m float32, acc *[64]float32)
-TEXT ·expSumAVX2F32(SB), NOSPLIT, $0-64
+// func expSumAVX2F32(dst, x []float32, m float32, acc *[64]float32, pf uintptr, fresh bool)
+TEXT ·expSumAVX2F32(SB), NOSPLIT, $0-73
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), DX
 	MOVQ x_base+24(FP), SI
@@ -190,6 +200,17 @@ TEXT ·expSumAVX2F32(SB), NOSPLIT, $0-64
 	VMOVUPS      C32_MAGIC(R8), Y6
 	VMOVUPS      C32_ONE(R8), Y7
 
+	MOVQ    pf+64(FP), R12
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	VXORPS  Y12, Y12, Y12
+	VXORPS  Y13, Y13, Y13
+	VXORPS  Y14, Y14, Y14
+	VXORPS  Y15, Y15, Y15
+	CMPB    fresh+72(FP), $0
+	JNE     avx2_loop
 	VMOVUPS (AX), Y8
 	VMOVUPS 32(AX), Y9
 	VMOVUPS 64(AX), Y10
@@ -202,6 +223,9 @@ TEXT ·expSumAVX2F32(SB), NOSPLIT, $0-64
 avx2_loop:
 	CMPQ CX, $64
 	JB   avx2_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
 	STEP32Y(0, Y8)
 	STEP32Y(32, Y9)
 	STEP32Y(64, Y10)
@@ -362,81 +386,164 @@ max2_reduce:
 	VZEROUPPER
 	RET
 
-// func scaleAVX512F32(dst []float32, a float32)
-TEXT ·scaleAVX512F32(SB), NOSPLIT, $0-28
+// func scaleAVX512F32(dst, src []float32, a float32, pf uintptr, stream bool)
+TEXT ·scaleAVX512F32(SB), NOSPLIT, $0-65
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), CX
-	VBROADCASTSS a+24(FP), Z16
+	MOVQ src_base+24(FP), SI
+	VBROADCASTSS a+48(FP), Z16
+	MOVQ pf+56(FP), R12
+	LEAQ ·tailMask16(SB), R9
+	CMPB stream+64(FP), $0
+	JEQ  scale512_loop
+
+	// Streaming: plain stores up to the first 64-byte boundary of dst, then
+	// whole lines with non-temporal stores.
+	MOVQ    DI, R10
+	NEGQ    R10
+	ANDQ    $63, R10
+	SHRQ    $2, R10
+	CMPQ    R10, CX
+	CMOVQGT CX, R10
+	KMOVW   (R9)(R10*2), K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS  Z16, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	LEAQ    (SI)(R10*4), SI
+	LEAQ    (DI)(R10*4), DI
+	SUBQ    R10, CX
+
+scale512_stream_loop:
+	CMPQ CX, $64
+	JB   scale512_stream_done
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
+	VMULPS  (SI), Z16, Z0
+	VMULPS  64(SI), Z16, Z1
+	VMULPS  128(SI), Z16, Z2
+	VMULPS  192(SI), Z16, Z3
+	VMOVNTPS Z0, (DI)
+	VMOVNTPS Z1, 64(DI)
+	VMOVNTPS Z2, 128(DI)
+	VMOVNTPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  scale512_stream_loop
+
+scale512_stream_done:
+	SFENCE
+	JMP scale512_tail
 
 scale512_loop:
 	CMPQ CX, $64
 	JB   scale512_tail
-	VMOVUPS (DI), Z0
-	VMOVUPS 64(DI), Z1
-	VMOVUPS 128(DI), Z2
-	VMOVUPS 192(DI), Z3
-	VMULPS  Z16, Z0, Z0
-	VMULPS  Z16, Z1, Z1
-	VMULPS  Z16, Z2, Z2
-	VMULPS  Z16, Z3, Z3
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
+	VMULPS  (SI), Z16, Z0
+	VMULPS  64(SI), Z16, Z1
+	VMULPS  128(SI), Z16, Z2
+	VMULPS  192(SI), Z16, Z3
 	VMOVUPS Z0, (DI)
 	VMOVUPS Z1, 64(DI)
 	VMOVUPS Z2, 128(DI)
 	VMOVUPS Z3, 192(DI)
-	ADDQ    $256, DI
-	SUBQ    $64, CX
-	JMP     scale512_loop
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  scale512_loop
 
 scale512_tail:
-	LEAQ ·tailMask16(SB), R9
-
-scale512_tail_loop:
 	TESTQ   CX, CX
 	JZ      scale512_done
 	MOVQ    $16, R11
 	CMPQ    CX, R11
 	CMOVQLT CX, R11
 	KMOVW   (R9)(R11*2), K1
-	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z0
 	VMULPS  Z16, Z0, Z0
 	VMOVUPS Z0, K1, (DI)
+	ADDQ    $64, SI
 	ADDQ    $64, DI
 	SUBQ    R11, CX
-	JMP     scale512_tail_loop
+	JMP     scale512_tail
 
 scale512_done:
 	VZEROUPPER
 	RET
 
-// func scaleAVX2F32(dst []float32, a float32)
-TEXT ·scaleAVX2F32(SB), NOSPLIT, $0-28
+// func scaleAVX2F32(dst, src []float32, a float32, pf uintptr, stream bool)
+TEXT ·scaleAVX2F32(SB), NOSPLIT, $0-65
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), CX
-	VBROADCASTSS a+24(FP), Y7
+	MOVQ src_base+24(FP), SI
+	VBROADCASTSS a+48(FP), Y7
+	MOVQ pf+56(FP), R12
+	LEAQ ·tailMaskAVX2F32(SB), R9
+	CMPB stream+64(FP), $0
+	JEQ  scale2_loop
+
+	// Streaming: plain stores up to the first 32-byte boundary of dst, then
+	// non-temporal stores.
+	MOVQ       DI, R10
+	NEGQ       R10
+	ANDQ       $31, R10
+	SHRQ       $2, R10
+	CMPQ       R10, CX
+	CMOVQGT    CX, R10
+	MOVQ       $8, R11
+	SUBQ       R10, R11
+	VMOVUPS    (R9)(R11*4), Y6
+	VMASKMOVPS (SI), Y6, Y0
+	VMULPS     Y7, Y0, Y0
+	VMASKMOVPS Y0, Y6, (DI)
+	LEAQ       (SI)(R10*4), SI
+	LEAQ       (DI)(R10*4), DI
+	SUBQ       R10, CX
+
+scale2_stream_loop:
+	CMPQ CX, $32
+	JB   scale2_stream_done
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
+	VMULPS  (SI), Y7, Y0
+	VMULPS  32(SI), Y7, Y1
+	VMULPS  64(SI), Y7, Y2
+	VMULPS  96(SI), Y7, Y3
+	VMOVNTPS Y0, (DI)
+	VMOVNTPS Y1, 32(DI)
+	VMOVNTPS Y2, 64(DI)
+	VMOVNTPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  scale2_stream_loop
+
+scale2_stream_done:
+	SFENCE
+	JMP scale2_tail
 
 scale2_loop:
 	CMPQ CX, $32
 	JB   scale2_tail
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	VMOVUPS 64(DI), Y2
-	VMOVUPS 96(DI), Y3
-	VMULPS  Y7, Y0, Y0
-	VMULPS  Y7, Y1, Y1
-	VMULPS  Y7, Y2, Y2
-	VMULPS  Y7, Y3, Y3
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
+	VMULPS  (SI), Y7, Y0
+	VMULPS  32(SI), Y7, Y1
+	VMULPS  64(SI), Y7, Y2
+	VMULPS  96(SI), Y7, Y3
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, 64(DI)
 	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, DI
-	SUBQ    $32, CX
-	JMP     scale2_loop
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  scale2_loop
 
 scale2_tail:
-	LEAQ ·tailMaskAVX2F32(SB), R9
-
-scale2_tail_loop:
 	TESTQ      CX, CX
 	JZ         scale2_done
 	MOVQ       $8, R11
@@ -445,12 +552,13 @@ scale2_tail_loop:
 	MOVQ       $8, R10
 	SUBQ       R11, R10
 	VMOVUPS    (R9)(R10*4), Y6
-	VMASKMOVPS (DI), Y6, Y0
+	VMASKMOVPS (SI), Y6, Y0
 	VMULPS     Y7, Y0, Y0
 	VMASKMOVPS Y0, Y6, (DI)
+	ADDQ       $32, SI
 	ADDQ       $32, DI
 	SUBQ       R11, CX
-	JMP        scale2_tail_loop
+	JMP        scale2_tail
 
 scale2_done:
 	VZEROUPPER

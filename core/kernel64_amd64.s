@@ -83,8 +83,8 @@
 	VCMPPD      NLT_UQ, C64_MIN(R8), n, msk; \
 	VANDPD      msk, n, n
 
-// func expSumAVX512F64(dst, x []float64, m float64, acc *[32]float64)
-TEXT ·expSumAVX512F64(SB), NOSPLIT, $0-64
+// func expSumAVX512F64(dst, x []float64, m float64, acc *[32]float64, pf uintptr, fresh bool)
+TEXT ·expSumAVX512F64(SB), NOSPLIT, $0-73
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), DX
 	MOVQ x_base+24(FP), SI
@@ -109,6 +109,13 @@ TEXT ·expSumAVX512F64(SB), NOSPLIT, $0-64
 	VBROADCASTSD C64_C3(R8), Z30
 	VBROADCASTSD C64_C2(R8), Z31
 
+	MOVQ    pf+64(FP), R12
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	CMPB    fresh+72(FP), $0
+	JNE     avx512_loop
 	VMOVUPD (AX), Z0
 	VMOVUPD 64(AX), Z1
 	VMOVUPD 128(AX), Z2
@@ -117,6 +124,9 @@ TEXT ·expSumAVX512F64(SB), NOSPLIT, $0-64
 avx512_loop:
 	CMPQ CX, $32
 	JB   avx512_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
 	VMOVUPD (SI), Z4
 	VMOVUPD 64(SI), Z7
 	VMOVUPD 128(SI), Z10
@@ -187,8 +197,8 @@ avx512_done:
 	JZ      2(PC);               \
 	VMOVUPD Y2, off(DI)
 
-// func expSumAVX2F64(dst, x []float64, m float64, acc *[32]float64)
-TEXT ·expSumAVX2F64(SB), NOSPLIT, $0-64
+// func expSumAVX2F64(dst, x []float64, m float64, acc *[32]float64, pf uintptr, fresh bool)
+TEXT ·expSumAVX2F64(SB), NOSPLIT, $0-73
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), DX
 	MOVQ x_base+24(FP), SI
@@ -201,6 +211,17 @@ TEXT ·expSumAVX2F64(SB), NOSPLIT, $0-64
 	VMOVUPD      C64_MAGIC(R8), Y6
 	VMOVUPD      C64_ONE(R8), Y7
 
+	MOVQ    pf+64(FP), R12
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	VXORPD  Y13, Y13, Y13
+	VXORPD  Y14, Y14, Y14
+	VXORPD  Y15, Y15, Y15
+	CMPB    fresh+72(FP), $0
+	JNE     avx2_loop
 	VMOVUPD (AX), Y8
 	VMOVUPD 32(AX), Y9
 	VMOVUPD 64(AX), Y10
@@ -213,6 +234,9 @@ TEXT ·expSumAVX2F64(SB), NOSPLIT, $0-64
 avx2_loop:
 	CMPQ CX, $32
 	JB   avx2_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
 	STEP64Y(0, Y8)
 	STEP64Y(32, Y9)
 	STEP64Y(64, Y10)
@@ -368,81 +392,164 @@ max2_reduce:
 	VZEROUPPER
 	RET
 
-// func scaleAVX512F64(dst []float64, a float64)
-TEXT ·scaleAVX512F64(SB), NOSPLIT, $0-32
+// func scaleAVX512F64(dst, src []float64, a float64, pf uintptr, stream bool)
+TEXT ·scaleAVX512F64(SB), NOSPLIT, $0-65
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), CX
-	VBROADCASTSD a+24(FP), Z16
+	MOVQ src_base+24(FP), SI
+	VBROADCASTSD a+48(FP), Z16
+	MOVQ pf+56(FP), R12
+	LEAQ ·tailMask16(SB), R9
+	CMPB stream+64(FP), $0
+	JEQ  scale512_loop
+
+	// Streaming: plain stores up to the first 64-byte boundary of dst, then
+	// whole lines with non-temporal stores.
+	MOVQ    DI, R10
+	NEGQ    R10
+	ANDQ    $63, R10
+	SHRQ    $3, R10
+	CMPQ    R10, CX
+	CMOVQGT CX, R10
+	KMOVW   (R9)(R10*2), K1
+	VMOVUPD.Z (SI), K1, Z0
+	VMULPD  Z16, Z0, Z0
+	VMOVUPD Z0, K1, (DI)
+	LEAQ    (SI)(R10*8), SI
+	LEAQ    (DI)(R10*8), DI
+	SUBQ    R10, CX
+
+scale512_stream_loop:
+	CMPQ CX, $32
+	JB   scale512_stream_done
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
+	VMULPD  (SI), Z16, Z0
+	VMULPD  64(SI), Z16, Z1
+	VMULPD  128(SI), Z16, Z2
+	VMULPD  192(SI), Z16, Z3
+	VMOVNTPD Z0, (DI)
+	VMOVNTPD Z1, 64(DI)
+	VMOVNTPD Z2, 128(DI)
+	VMOVNTPD Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $32, CX
+	JMP  scale512_stream_loop
+
+scale512_stream_done:
+	SFENCE
+	JMP scale512_tail
 
 scale512_loop:
 	CMPQ CX, $32
 	JB   scale512_tail
-	VMOVUPD (DI), Z0
-	VMOVUPD 64(DI), Z1
-	VMOVUPD 128(DI), Z2
-	VMOVUPD 192(DI), Z3
-	VMULPD  Z16, Z0, Z0
-	VMULPD  Z16, Z1, Z1
-	VMULPD  Z16, Z2, Z2
-	VMULPD  Z16, Z3, Z3
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
+	VMULPD  (SI), Z16, Z0
+	VMULPD  64(SI), Z16, Z1
+	VMULPD  128(SI), Z16, Z2
+	VMULPD  192(SI), Z16, Z3
 	VMOVUPD Z0, (DI)
 	VMOVUPD Z1, 64(DI)
 	VMOVUPD Z2, 128(DI)
 	VMOVUPD Z3, 192(DI)
-	ADDQ    $256, DI
-	SUBQ    $32, CX
-	JMP     scale512_loop
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $32, CX
+	JMP  scale512_loop
 
 scale512_tail:
-	LEAQ ·tailMask16(SB), R9
-
-scale512_tail_loop:
 	TESTQ   CX, CX
 	JZ      scale512_done
 	MOVQ    $8, R11
 	CMPQ    CX, R11
 	CMOVQLT CX, R11
 	KMOVW   (R9)(R11*2), K1
-	VMOVUPD.Z (DI), K1, Z0
+	VMOVUPD.Z (SI), K1, Z0
 	VMULPD  Z16, Z0, Z0
 	VMOVUPD Z0, K1, (DI)
+	ADDQ    $64, SI
 	ADDQ    $64, DI
 	SUBQ    R11, CX
-	JMP     scale512_tail_loop
+	JMP     scale512_tail
 
 scale512_done:
 	VZEROUPPER
 	RET
 
-// func scaleAVX2F64(dst []float64, a float64)
-TEXT ·scaleAVX2F64(SB), NOSPLIT, $0-32
+// func scaleAVX2F64(dst, src []float64, a float64, pf uintptr, stream bool)
+TEXT ·scaleAVX2F64(SB), NOSPLIT, $0-65
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), CX
-	VBROADCASTSD a+24(FP), Y7
+	MOVQ src_base+24(FP), SI
+	VBROADCASTSD a+48(FP), Y7
+	MOVQ pf+56(FP), R12
+	LEAQ ·tailMaskAVX2F64(SB), R9
+	CMPB stream+64(FP), $0
+	JEQ  scale2_loop
+
+	// Streaming: plain stores up to the first 32-byte boundary of dst, then
+	// non-temporal stores.
+	MOVQ       DI, R10
+	NEGQ       R10
+	ANDQ       $31, R10
+	SHRQ       $3, R10
+	CMPQ       R10, CX
+	CMOVQGT    CX, R10
+	MOVQ       $4, R11
+	SUBQ       R10, R11
+	VMOVUPS    (R9)(R11*8), Y6
+	VMASKMOVPD (SI), Y6, Y0
+	VMULPD     Y7, Y0, Y0
+	VMASKMOVPD Y0, Y6, (DI)
+	LEAQ       (SI)(R10*8), SI
+	LEAQ       (DI)(R10*8), DI
+	SUBQ       R10, CX
+
+scale2_stream_loop:
+	CMPQ CX, $16
+	JB   scale2_stream_done
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
+	VMULPD  (SI), Y7, Y0
+	VMULPD  32(SI), Y7, Y1
+	VMULPD  64(SI), Y7, Y2
+	VMULPD  96(SI), Y7, Y3
+	VMOVNTPD Y0, (DI)
+	VMOVNTPD Y1, 32(DI)
+	VMOVNTPD Y2, 64(DI)
+	VMOVNTPD Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JMP  scale2_stream_loop
+
+scale2_stream_done:
+	SFENCE
+	JMP scale2_tail
 
 scale2_loop:
 	CMPQ CX, $16
 	JB   scale2_tail
-	VMOVUPD (DI), Y0
-	VMOVUPD 32(DI), Y1
-	VMOVUPD 64(DI), Y2
-	VMOVUPD 96(DI), Y3
-	VMULPD  Y7, Y0, Y0
-	VMULPD  Y7, Y1, Y1
-	VMULPD  Y7, Y2, Y2
-	VMULPD  Y7, Y3, Y3
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
+	VMULPD  (SI), Y7, Y0
+	VMULPD  32(SI), Y7, Y1
+	VMULPD  64(SI), Y7, Y2
+	VMULPD  96(SI), Y7, Y3
 	VMOVUPD Y0, (DI)
 	VMOVUPD Y1, 32(DI)
 	VMOVUPD Y2, 64(DI)
 	VMOVUPD Y3, 96(DI)
-	ADDQ    $128, DI
-	SUBQ    $16, CX
-	JMP     scale2_loop
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $16, CX
+	JMP  scale2_loop
 
 scale2_tail:
-	LEAQ ·tailMaskAVX2F64(SB), R9
-
-scale2_tail_loop:
 	TESTQ      CX, CX
 	JZ         scale2_done
 	MOVQ       $4, R11
@@ -450,13 +557,14 @@ scale2_tail_loop:
 	CMOVQLT    CX, R11
 	MOVQ       $4, R10
 	SUBQ       R11, R10
-	VMOVUPD    (R9)(R10*8), Y6
-	VMASKMOVPD (DI), Y6, Y0
+	VMOVUPS    (R9)(R10*8), Y6
+	VMASKMOVPD (SI), Y6, Y0
 	VMULPD     Y7, Y0, Y0
 	VMASKMOVPD Y0, Y6, (DI)
+	ADDQ       $32, SI
 	ADDQ       $32, DI
 	SUBQ       R11, CX
-	JMP        scale2_tail_loop
+	JMP        scale2_tail
 
 scale2_done:
 	VZEROUPPER

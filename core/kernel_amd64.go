@@ -10,10 +10,10 @@ package core
 func maxAVX512F32(x []float32) float32
 
 //go:noescape
-func expSumAVX512F32(dst, x []float32, m float32, acc *[partials32]float32)
+func expSumAVX512F32(dst, x []float32, m float32, acc *[partials32]float32, pf uintptr, fresh bool)
 
 //go:noescape
-func scaleAVX512F32(dst []float32, a float32)
+func scaleAVX512F32(dst, src []float32, a float32, pf uintptr, stream bool)
 
 // maxAVX2F32 needs len(x) to be a multiple of 8.
 //
@@ -21,19 +21,19 @@ func scaleAVX512F32(dst []float32, a float32)
 func maxAVX2F32(x []float32) float32
 
 //go:noescape
-func expSumAVX2F32(dst, x []float32, m float32, acc *[partials32]float32)
+func expSumAVX2F32(dst, x []float32, m float32, acc *[partials32]float32, pf uintptr, fresh bool)
 
 //go:noescape
-func scaleAVX2F32(dst []float32, a float32)
+func scaleAVX2F32(dst, src []float32, a float32, pf uintptr, stream bool)
 
 //go:noescape
 func maxAVX512F64(x []float64) float64
 
 //go:noescape
-func expSumAVX512F64(dst, x []float64, m float64, acc *[partials64]float64)
+func expSumAVX512F64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr, fresh bool)
 
 //go:noescape
-func scaleAVX512F64(dst []float64, a float64)
+func scaleAVX512F64(dst, src []float64, a float64, pf uintptr, stream bool)
 
 // maxAVX2F64 needs len(x) to be a multiple of 4.
 //
@@ -41,10 +41,10 @@ func scaleAVX512F64(dst []float64, a float64)
 func maxAVX2F64(x []float64) float64
 
 //go:noescape
-func expSumAVX2F64(dst, x []float64, m float64, acc *[partials64]float64)
+func expSumAVX2F64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr, fresh bool)
 
 //go:noescape
-func scaleAVX2F64(dst []float64, a float64)
+func scaleAVX2F64(dst, src []float64, a float64, pf uintptr, stream bool)
 
 //go:noescape
 func combineAVX512F32(acc *[partials32]float32) float32
@@ -80,25 +80,25 @@ func maxKernel64(x []float64) float64 {
 	return maxGo64(x)
 }
 
-func expSumKernel32(dst, x []float32, m float32, acc *[partials32]float32) {
+func expSumKernel32(dst, x []float32, m float32, acc *[partials32]float32, pf uintptr, fresh bool) {
 	switch activeKernel {
 	case kernelAVX512:
-		expSumAVX512F32(dst, x, m, acc)
+		expSumAVX512F32(dst, x, m, acc, pf, fresh)
 	case kernelAVX2:
-		expSumAVX2F32(dst, x, m, acc)
+		expSumAVX2F32(dst, x, m, acc, pf, fresh)
 	default:
-		expSumGo32(dst, x, m, acc)
+		expSumGo32(dst, x, m, acc, fresh)
 	}
 }
 
-func expSumKernel64(dst, x []float64, m float64, acc *[partials64]float64) {
+func expSumKernel64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr, fresh bool) {
 	switch activeKernel {
 	case kernelAVX512:
-		expSumAVX512F64(dst, x, m, acc)
+		expSumAVX512F64(dst, x, m, acc, pf, fresh)
 	case kernelAVX2:
-		expSumAVX2F64(dst, x, m, acc)
+		expSumAVX2F64(dst, x, m, acc, pf, fresh)
 	default:
-		expSumGo64(dst, x, m, acc)
+		expSumGo64(dst, x, m, acc, fresh)
 	}
 }
 
@@ -122,25 +122,25 @@ func combineKernel64(acc *[partials64]float64) float64 {
 	return combineGo64(acc)
 }
 
-func scaleKernel32(dst []float32, a float32) {
+func scaleKernel32(dst, src []float32, a float32, pf uintptr, stream bool) {
 	switch activeKernel {
 	case kernelAVX512:
-		scaleAVX512F32(dst, a)
+		scaleAVX512F32(dst, src, a, pf, stream)
 	case kernelAVX2:
-		scaleAVX2F32(dst, a)
+		scaleAVX2F32(dst, src, a, pf, stream)
 	default:
-		scaleGo32(dst, a)
+		scaleGo32(dst, src, a)
 	}
 }
 
-func scaleKernel64(dst []float64, a float64) {
+func scaleKernel64(dst, src []float64, a float64, pf uintptr, stream bool) {
 	switch activeKernel {
 	case kernelAVX512:
-		scaleAVX512F64(dst, a)
+		scaleAVX512F64(dst, src, a, pf, stream)
 	case kernelAVX2:
-		scaleAVX2F64(dst, a)
+		scaleAVX2F64(dst, src, a, pf, stream)
 	default:
-		scaleGo64(dst, a)
+		scaleGo64(dst, src, a)
 	}
 }
 

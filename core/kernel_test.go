@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // Tests of the row kernels: accuracy of exp32 and exp64, and bit-for-bit
@@ -92,8 +93,8 @@ func TestExp32Exhaustive(t *testing.T) {
 			}
 			var acc [partials32]float32
 			var acc64 [partials64]float64
-			expSumKernel32(got, x, 0, &acc)
-			expSumKernel64(ref, x64, 0, &acc64)
+			expSumKernel32(got, x, 0, &acc, rowAddr(x), true)
+			expSumKernel64(ref, x64, 0, &acc64, rowAddr(x64), true)
 
 			localULPs, localInput := 0.0, float32(0)
 			for i, v := range x {
@@ -162,7 +163,7 @@ func TestExp32Special(t *testing.T) {
 			for _, tt := range tests {
 				var acc [partials32]float32
 				got := []float32{0}
-				expSumKernel32(got, []float32{tt.v}, 0, &acc)
+				expSumKernel32(got, []float32{tt.v}, 0, &acc, 0, true)
 				if tt.want != tt.want {
 					if got[0] == got[0] {
 						t.Errorf("exp32(%v) = %v, want NaN", tt.v, got[0])
@@ -204,7 +205,7 @@ func TestExp64Accuracy(t *testing.T) {
 
 	got := make([]float64, len(x))
 	var acc [partials64]float64
-	expSumKernel64(got, x, 0, &acc)
+	expSumKernel64(got, x, 0, &acc, rowAddr(x), true)
 
 	var mu sync.Mutex
 	worst, worstInput := 0.0, 0.0
@@ -348,9 +349,9 @@ func TestExpKernelsSameBits(t *testing.T) {
 	for k := kernelGo; k <= kernelAVX512; k++ {
 		withKernel(t, k, func(t *testing.T) {
 			got32 := make([]float32, len(x32))
-			expSum32(got32, x32, 0)
+			expSum32(got32, x32, 0, rowAddr(x32))
 			got64 := make([]float64, len(x64))
-			expSum64(got64, x64, 0)
+			expSum64(got64, x64, 0, rowAddr(x64))
 			bad := 0
 			for i := range x32 {
 				if !sameBits32(got32[i], want32[i]) && bad < 10 {
@@ -509,6 +510,7 @@ type rowResult[T Float] struct {
 	sumInPlace float64 // dst == x
 	inPlace    []T
 	scaled     []T
+	streamed   [][]T // scaled out of place with streaming stores, per offset
 	guardsOK   bool
 }
 
@@ -516,24 +518,39 @@ func runRow[T Float](x []T) rowResult[T] {
 	var res rowResult[T]
 	in := newGuardedRow(x)
 	res.max = rowMax(in.row())
-	res.sum = rowExpSum(nil, in.row(), res.max)
+	res.sum = rowExpSum(nil, in.row(), res.max, rowAddr(in.row()))
 
 	out := newGuardedRow(make([]T, len(x)))
-	res.sumStored = rowExpSum(out.row(), in.row(), res.max)
+	res.sumStored = rowExpSum(out.row(), in.row(), res.max, rowAddr(in.row()))
 	res.stored = append([]T(nil), out.row()...)
 
 	same := newGuardedRow(x)
-	res.sumInPlace = rowExpSum(same.row(), same.row(), res.max)
+	res.sumInPlace = rowExpSum(same.row(), same.row(), res.max, rowAddr(same.row()))
 	res.inPlace = append([]T(nil), same.row()...)
 
-	rowScale(same.row(), T(1/res.sumInPlace))
+	rowScale(same.row(), same.row(), T(1/res.sumInPlace), rowAddr(same.row()), false)
 	res.scaled = append([]T(nil), same.row()...)
+
+	// Scaled out of place with streaming stores, at every offset of the
+	// destination within 64 bytes, so that the kernels' aligned head covers
+	// every length. The prefetch address 0 must not fault either.
+	streamOK := true
+	for shift := range 64 / int(unsafe.Sizeof(x[0])) {
+		g := newGuardedRow(make([]T, shift+len(x)))
+		rowScale(g.row()[shift:], res.inPlace, T(1/res.sumInPlace), 0, true)
+		res.streamed = append(res.streamed, append([]T(nil), g.row()[shift:]...))
+		for _, v := range g.row()[:shift] {
+			streamOK = streamOK && math.Float64bits(float64(v)) == 0
+		}
+		streamOK = streamOK && g.guardsIntact()
+	}
 
 	unchanged := true
 	for i, v := range in.row() {
 		unchanged = unchanged && math.Float64bits(float64(v)) == math.Float64bits(float64(x[i]))
 	}
-	res.guardsOK = unchanged && in.guardsIntact() && out.guardsIntact() && same.guardsIntact()
+	res.guardsOK = unchanged && streamOK && in.guardsIntact() && out.guardsIntact() &&
+		same.guardsIntact()
 	return res
 }
 
@@ -610,6 +627,16 @@ func checkRow[T Float](t *testing.T, name string, got, want rowResult[T]) bool {
 			}
 		}
 	}
+	for shift, streamed := range got.streamed {
+		for i := range streamed {
+			if !sameBits64(float64(streamed[i]), float64(want.scaled[i])) {
+				t.Errorf("%s: streamed at offset %d: [%d] = %v, want %v as scaled in place "+
+					"in pure Go", name, shift, i, streamed[i], want.scaled[i])
+				ok = false
+				break
+			}
+		}
+	}
 	if !got.guardsOK {
 		t.Errorf("%s: a kernel wrote outside its row or changed its input", name)
 		ok = false
@@ -642,7 +669,7 @@ func TestExpSumLayout(t *testing.T) {
 				p32[k] += p32[k+half]
 			}
 		}
-		if got := rowExpSum(nil, x, 3); got != float64(p32[0]) {
+		if got := rowExpSum(nil, x, 3, rowAddr(x)); got != float64(p32[0]) {
 			t.Errorf("rowExpSum(float32 row of %d) = %v, want %v", n, got, p32[0])
 		}
 
@@ -655,7 +682,7 @@ func TestExpSumLayout(t *testing.T) {
 				p64[k] += p64[k+half]
 			}
 		}
-		if got := rowExpSum(nil, y, 3); got != p64[0] {
+		if got := rowExpSum(nil, y, 3, rowAddr(y)); got != p64[0] {
 			t.Errorf("rowExpSum(float64 row of %d) = %v, want %v", n, got, p64[0])
 		}
 	}

@@ -77,9 +77,6 @@ func kernelLogits[T core.Float](s core.Shape, seed uint64) []T {
 }
 
 func TestKernelsAgreeBitwise(t *testing.T) {
-	if len(core.KernelNames()) < 2 {
-		t.Skip("this CPU supports only the pure-Go kernel")
-	}
 	t.Run("f32/int32", testKernelsAgree[float32, int32])
 	t.Run("f64/int64", testKernelsAgree[float64, int64])
 }
@@ -130,22 +127,31 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 			defer core.UseKernel("purego")()
 			want = run()
 		}()
-		for _, name := range core.KernelNames()[1:] {
-			func() {
-				defer core.UseKernel(name)()
-				got := run()
-				call := fmt.Sprintf("%s kernel %s", typeName[T, L](), name)
-				output := func(f string) string { return fmt.Sprintf("%s(%s)", f, shapeString(s)) }
-				assertSameBitsOrNaN(t, call, output("SparseCrossEntropy loss"), got.loss, want.loss)
-				assertSameBitsOrNaN(t, call, output("SparseCrossEntropy grad"), got.grad, want.grad)
-				assertSameBitsOrNaN(t, call, output("SparseCrossEntropy mean"), got.mean, want.mean)
-				assertSameBitsOrNaN(t, call, output("SparseCrossEntropy mean grad"), got.meanGrad,
-					want.meanGrad)
-				assertSameBitsOrNaN(t, call, output("Softmax"), got.y, want.y)
-				assertSameBitsOrNaN(t, call, output("LogSoftmax"), got.logY, want.logY)
-				assertSameBitsOrNaN(t, call, output("SoftmaxBackward"), got.dx, want.dx)
-				assertSameBitsOrNaN(t, call, output("LogSoftmaxBackward"), got.logDx, want.logDx)
-			}()
+		for _, name := range core.KernelNames() {
+			for _, stream := range []bool{false, true} {
+				if name == "purego" && !stream {
+					continue // the reference
+				}
+				func() {
+					defer core.UseKernel(name)()
+					if stream {
+						defer core.ForceStreaming()()
+					}
+					got := run()
+					call := fmt.Sprintf("%s kernel %s (streamed gradient %v)", typeName[T, L](),
+						name, stream)
+					output := func(f string) string { return fmt.Sprintf("%s(%s)", f, shapeString(s)) }
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy loss"), got.loss, want.loss)
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy grad"), got.grad, want.grad)
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy mean"), got.mean, want.mean)
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy mean grad"), got.meanGrad,
+						want.meanGrad)
+					assertSameBitsOrNaN(t, call, output("Softmax"), got.y, want.y)
+					assertSameBitsOrNaN(t, call, output("LogSoftmax"), got.logY, want.logY)
+					assertSameBitsOrNaN(t, call, output("SoftmaxBackward"), got.dx, want.dx)
+					assertSameBitsOrNaN(t, call, output("LogSoftmaxBackward"), got.logDx, want.logDx)
+				}()
+			}
 		}
 	}
 }

@@ -83,13 +83,13 @@ func applyRow[T Float](op rowOp, out, a, b []T) {
 }
 
 func softmaxRow[T Float](y, x []T) {
-	s := rowExpSum(y, x, rowMax(x))
-	rowScale(y, T(1/s))
+	s := rowExpSum(y, x, rowMax(x), rowAddr(x))
+	rowScale(y, y, T(1/s), rowAddr(x), false)
 }
 
 func logSoftmaxRow[T Float](y, x []T) {
 	m := rowMax(x)
-	logS := T(math.Log(rowExpSum(nil, x, m)))
+	logS := T(math.Log(rowExpSum(nil, x, m, rowAddr(x))))
 	for j, v := range x {
 		y[j] = (v - m) - logS
 	}

@@ -1,6 +1,9 @@
 package core
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // SparseCrossEntropy computes the softmax cross-entropy of logits against
 // integer labels: the loss into loss and the gradient with respect to the
@@ -61,6 +64,7 @@ func SparseBackward[T Float, L Label](grad, logits []T, labels []L,
 type sparsePlan[T Float, L Label] struct {
 	plan[T]
 	labels []L
+	stream bool // write the gradient with streaming stores (streamGradient)
 }
 
 func newSparsePlan[T Float, L Label](loss, grad, logits []T, labels []L,
@@ -100,6 +104,7 @@ func newSparsePlan[T Float, L Label](loss, grad, logits []T, labels []L,
 	if err := p.scanLabels(); err != nil {
 		return nil, err
 	}
+	p.stream = streamGradient(grad, logits, shape)
 	return p, nil
 }
 
@@ -154,7 +159,7 @@ func (p *sparsePlan[T, L]) run() {
 func (p *sparsePlan[T, L]) block(lo, hi int) float64 {
 	s := p.shape
 	var scratch *[]T
-	if s.Inner > 1 {
+	if s.Inner > 1 || p.stream {
 		scratch = getScratch[T](s.Classes)
 		defer putScratch(scratch)
 	}
@@ -176,8 +181,12 @@ func (p *sparsePlan[T, L]) block(lo, hi int) float64 {
 			buf = *scratch
 		}
 		x, g := rowViews(p.logits, p.grad, buf, s, pos)
+		e := g // where the exponentials go
+		if p.stream {
+			e = buf
+		}
 
-		l := p.row(x, g, int(y), p.coefficient(pos))
+		l := p.row(x, g, e, int(y), p.coefficient(pos), nextRow(p.logits, s, pos, p.positions))
 		if s.Inner > 1 && g != nil {
 			scatter(p.grad, g, s, pos/s.Inner, pos%s.Inner)
 		}
@@ -193,8 +202,10 @@ func (p *sparsePlan[T, L]) block(lo, hi int) float64 {
 }
 
 // row computes the loss of one contiguous row x with label y and, when g is
-// not nil, writes coef times its gradient into g (which may be x).
-func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
+// not nil, writes coef times its gradient into g (which may be x). The
+// exponentials go to e first: g itself, or a scratch row when the gradient
+// is streamed. The kernels prefetch from pf, the next row, or 0 for none.
+func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr) float64 {
 	wy := p.classWeight(y)
 	eps := p.opt.LabelSmoothing
 	c := float64(len(x))
@@ -208,7 +219,13 @@ func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
 		gap = p.weightedGap(x, mf)
 	}
 
-	s, logS, rest, split := p.expSum(g, x, y, m)
+	if pf == 0 {
+		pf = rowAddr(x)
+	}
+	// The exp pass prefetches the first half of the next row, the
+	// gradient pass the second.
+	pfHalf := pf + uintptr(len(x))*unsafe.Sizeof(x[0])/2
+	s, logS, rest, split := p.expSum(e, x, y, m, pf)
 	lse := mf + logS
 
 	// The loss is (m - x_y) + log(s), never log(softmax): this keeps log 2
@@ -224,7 +241,7 @@ func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
 		loss += p.opt.ZLoss * lse * lse
 	}
 	if g != nil {
-		p.rowGradient(g, y, wy, coef, s, lse)
+		p.rowGradient(g, e, y, wy, coef, s, lse, pfHalf)
 		if split {
 			g[y] = T(p.labelGradient(wy, coef, s, lse, rest))
 		}
@@ -233,7 +250,7 @@ func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
 }
 
 // expSum returns s = sum_c exp(x_c - m) and log(s), storing each exp(x_c - m)
-// in g when g is not nil. When the label's logit is the maximum, exp(x_y - m)
+// in e when e is not nil, and prefetching from pf (see rowExpSum). When the label's logit is the maximum, exp(x_y - m)
 // is exactly 1 and the loss is log(1 + rest) with rest the sum over the other
 // classes: that sum is then taken apart from the 1 and the log formed with
 // log1p, so a confident prediction keeps its tiny loss (for example 2.06e-9
@@ -241,18 +258,19 @@ func (p *sparsePlan[T, L]) row(x, g []T, y int, coef float64) float64 {
 //
 // split reports whether the sum was taken apart, and rest is then the sum
 // over the classes other than y.
-func (p *sparsePlan[T, L]) expSum(g, x []T, y int, m T) (s, logS, rest float64, split bool) {
+func (p *sparsePlan[T, L]) expSum(e, x []T, y int, m T, pf uintptr) (s, logS, rest float64, split bool) {
 	if x[y] != m || math.IsInf(float64(m), 0) {
 		// An infinite maximum makes the row NaN; the plain sum keeps it so.
-		s = rowExpSum(g, x, m)
+		s = rowExpSum(e, x, m, pf)
 		return s, math.Log(s), 0, false
 	}
 	var before, label, after []T
-	if g != nil {
-		before, label, after = g[:y], g[y:y+1], g[y+1:]
+	if e != nil {
+		before, label, after = e[:y], e[y:y+1], e[y+1:]
 	}
-	rest = rowExpSum(before, x[:y], m) + rowExpSum(after, x[y+1:], m)
-	rowExpSum(label, x[y:y+1], m)
+	pfAfter := pf + uintptr(y+1)*unsafe.Sizeof(x[0])/2
+	rest = rowExpSum(before, x[:y], m, pf) + rowExpSum(after, x[y+1:], m, pfAfter)
+	rowExpSum(label, x[y:y+1], m, rowAddr(x))
 	return 1 + rest, math.Log1p(rest), rest, true
 }
 
@@ -270,10 +288,11 @@ func (p *sparsePlan[T, L]) labelGradient(wy, coef, s, lse, rest float64) float64
 	return coef * (d - by*rest) / s
 }
 
-// rowGradient turns g = exp(x - m) into coef times the gradient:
-// coef * (softmax * a - b) with a = (1-eps)*w[y] + (eps/C)*sum_c w[c] +
-// 2*z*lse and b_c = (1-eps)*w[y]*[c == y] + (eps/C)*w[c].
-func (p *sparsePlan[T, L]) rowGradient(g []T, y int, wy, coef, s, lse float64) {
+// rowGradient turns e = exp(x - m) into coef times the gradient, stored in
+// g (which may be e): coef * (softmax * a - b) with a = (1-eps)*w[y] +
+// (eps/C)*sum_c w[c] + 2*z*lse and b_c = (1-eps)*w[y]*[c == y] +
+// (eps/C)*w[c]. The kernels prefetch from pf.
+func (p *sparsePlan[T, L]) rowGradient(g, e []T, y int, wy, coef, s, lse float64, pf uintptr) {
 	eps := p.opt.LabelSmoothing
 	c := float64(len(g))
 	a := 0.0
@@ -287,17 +306,17 @@ func (p *sparsePlan[T, L]) rowGradient(g []T, y int, wy, coef, s, lse float64) {
 		a += 2 * p.opt.ZLoss * lse
 	}
 	f := coef * a / s
-	ey := float64(g[y])
+	ey := float64(e[y])
 
 	if eps == 0 && math.Abs(f) <= maxFinite[T]() {
-		rowScale(g, T(f))
+		rowScale(g, e, T(f), pf, p.stream)
 	} else {
 		// Element by element in float64: smoothing subtracts a term per
 		// class, and a factor beyond T's range (a huge z-loss lse) rounded
 		// to T would turn exp(x - m) = 0 into 0*Inf = NaN.
 		b := coef * eps / c
-		for j, e := range g {
-			g[j] = T(float64(e)*f - b*p.classWeight(j))
+		for j, v := range e {
+			g[j] = T(float64(v)*f - b*p.classWeight(j))
 		}
 	}
 	// The label element in float64: p_y - 1 cancels, so round only once.
