@@ -101,6 +101,14 @@ func newDensePlan[T Float](loss, grad, gradLabels, logits, labels, weight,
 	return p, nil
 }
 
+// blocks implements blockRunner.
+func (p *densePlan[T]) blocks(first, last, step int, sums []float64) {
+	for b := first; b < last; b++ {
+		lo := b * step
+		sums[b] = p.block(lo, min(lo+step, p.positions))
+	}
+}
+
 // block processes positions [lo, hi) and returns the sum of their losses.
 func (p *densePlan[T]) block(lo, hi int) float64 {
 	s := p.shape

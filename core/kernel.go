@@ -74,6 +74,26 @@ func rowExpSum[T Float](dst, x []T, m T, pf uintptr) float64 {
 	panic("core: unreachable element type")
 }
 
+// rowExpSumStream is rowExpSum that, in the same pass, does what
+// rowScale(sdst, ssrc, a, _, true) does: the streamed stores of one row's
+// gradient then overlap the arithmetic of the next row. It prefetches at
+// twice the rate of rowExpSum, len(x) elements' worth of bytes from pf,
+// for there is no later pass over x to prefetch the rest. sdst and ssrc
+// have the length of x.
+func rowExpSumStream[T Float](dst, x []T, m T, pf uintptr, sdst, ssrc []T, a T) float64 {
+	switch xs := any(x).(type) {
+	case []float32:
+		d, _ := any(dst).([]float32)
+		return float64(expSumStream32(d, xs, float32(m), pf, any(sdst).([]float32),
+			any(ssrc).([]float32), float32(a)))
+	case []float64:
+		d, _ := any(dst).([]float64)
+		return expSumStream64(d, xs, float64(m), pf, any(sdst).([]float64),
+			any(ssrc).([]float64), float64(a))
+	}
+	panic("core: unreachable element type")
+}
+
 // rowScale stores src[j]*a in dst[j]; dst may be src itself. The vector
 // kernels prefetch like rowExpSum, and with stream set they write dst with
 // non-temporal stores, which skip reading dst's lines into the cache and do
@@ -174,6 +194,44 @@ func expSum64(dst, x []float64, m float64, pf uintptr) float64 {
 			d = dst[off:end]
 		}
 		expSumKernel64(d, x[off:end], m, &acc, pf+uintptr(off*8/2), off == 0)
+	}
+	return combineKernel64(&acc)
+}
+
+func expSumStream32(dst, x []float32, m float32, pf uintptr, sdst, ssrc []float32,
+	a float32) float32 {
+	if dst != nil {
+		dst = dst[:len(x)]
+	}
+	sdst, ssrc = sdst[:len(x)], ssrc[:len(x)]
+	var acc [partials32]float32
+	for off := 0; off < len(x); off += chunkElements {
+		end := min(off+chunkElements, len(x))
+		var d []float32
+		if dst != nil {
+			d = dst[off:end]
+		}
+		expSumStreamKernel32(d, x[off:end], m, &acc, pf+uintptr(off*4), off == 0,
+			sdst[off:end], ssrc[off:end], a)
+	}
+	return combineKernel32(&acc)
+}
+
+func expSumStream64(dst, x []float64, m float64, pf uintptr, sdst, ssrc []float64,
+	a float64) float64 {
+	if dst != nil {
+		dst = dst[:len(x)]
+	}
+	sdst, ssrc = sdst[:len(x)], ssrc[:len(x)]
+	var acc [partials64]float64
+	for off := 0; off < len(x); off += chunkElements {
+		end := min(off+chunkElements, len(x))
+		var d []float64
+		if dst != nil {
+			d = dst[off:end]
+		}
+		expSumStreamKernel64(d, x[off:end], m, &acc, pf+uintptr(off*8), off == 0,
+			sdst[off:end], ssrc[off:end], a)
 	}
 	return combineKernel64(&acc)
 }

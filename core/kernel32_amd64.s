@@ -176,6 +176,163 @@ avx512_done:
 	VZEROUPPER
 	RET
 
+// func expSumStreamAVX512F32(dst, x []float32, m float32, acc *[64]float32, pf uintptr, fresh bool, sdst, ssrc []float32, a float32)
+//
+// expSumStreamAVX512F32 is expSumAVX512F32 that also stores sdst[j] = ssrc[j]*a,
+// for j < len(sdst), with non-temporal stores, a vector of them in each
+// iteration of the exponential loop; sdst must be aligned to its element
+// size. BX walks sdst, R13 holds ssrc - sdst and R10 the stores left.
+TEXT ·expSumStreamAVX512F32(SB), NOSPLIT, $0-132
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ acc+56(FP), AX
+	LEAQ ·exp32Consts(SB), R8
+
+	VBROADCASTSS m+48(FP), Z16
+	VBROADCASTSS C32_LO(R8), Z17
+	VBROADCASTSS C32_LOG2E(R8), Z18
+	VBROADCASTSS C32_MAGIC(R8), Z19
+	VBROADCASTSS C32_NLN2HI(R8), Z20
+	VBROADCASTSS C32_NLN2LO(R8), Z21
+	VBROADCASTSS C32_C6(R8), Z22
+	VBROADCASTSS C32_C5(R8), Z23
+	VBROADCASTSS C32_C4(R8), Z24
+	VBROADCASTSS C32_C3(R8), Z25
+	VBROADCASTSS C32_C2(R8), Z26
+	VBROADCASTSS C32_ONE(R8), Z27
+	VBROADCASTSS C32_MIN(R8), Z28
+
+	// Streamed stores: plain ones up to the first 64-byte boundary of sdst.
+	MOVQ    sdst_base+80(FP), BX
+	MOVQ    sdst_len+88(FP), R10
+	MOVQ    ssrc_base+104(FP), R13
+	SUBQ    BX, R13
+	VBROADCASTSS a+128(FP), Z29
+	LEAQ    ·tailMask16(SB), R9
+	MOVQ    BX, R11
+	NEGQ    R11
+	ANDQ    $63, R11
+	SHRQ    $2, R11
+	CMPQ    R11, R10
+	CMOVQGT R10, R11
+	KMOVW   (R9)(R11*2), K6
+	VMOVUPS.Z (BX)(R13*1), K6, Z30
+	VMULPS  Z29, Z30, Z30
+	VMOVUPS Z30, K6, (BX)
+	LEAQ    (BX)(R11*4), BX
+	SUBQ    R11, R10
+
+	MOVQ    pf+64(FP), R12
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	CMPB    fresh+72(FP), $0
+	JNE     es512_loop
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 128(AX), Z2
+	VMOVUPS 192(AX), Z3
+
+es512_loop:
+	CMPQ CX, $64
+	JB   es512_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	PREFETCHT1 128(R12)
+	PREFETCHT1 192(R12)
+	ADDQ $256, R12
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z7
+	VMOVUPS 128(SI), Z10
+	VMOVUPS 192(SI), Z13
+	EXP32Z(Z4, Z5, Z6, K1)
+	EXP32Z(Z7, Z8, Z9, K2)
+	EXP32Z(Z10, Z11, Z12, K3)
+	EXP32Z(Z13, Z14, Z15, K4)
+	VADDPS Z6, Z0, Z0
+	VADDPS Z9, Z1, Z1
+	VADDPS Z12, Z2, Z2
+	VADDPS Z15, Z3, Z3
+	CMPQ R10, $64
+	JB   es512_stored
+	VMULPS   (BX)(R13*1), Z29, Z30
+	VMULPS   64(BX)(R13*1), Z29, Z31
+	VMOVNTPS Z30, (BX)
+	VMOVNTPS Z31, 64(BX)
+	VMULPS   128(BX)(R13*1), Z29, Z30
+	VMULPS   192(BX)(R13*1), Z29, Z31
+	VMOVNTPS Z30, 128(BX)
+	VMOVNTPS Z31, 192(BX)
+	ADDQ $256, BX
+	SUBQ $64, R10
+
+es512_stored:
+	TESTQ DX, DX
+	JZ    es512_next
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z9, 64(DI)
+	VMOVUPS Z12, 128(DI)
+	VMOVUPS Z15, 192(DI)
+
+es512_next:
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  es512_loop
+
+	// Fewer than 64 elements left: one vector of up to 16 lanes at a time,
+	// added to the partial sums in memory in lane order.
+es512_tail:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	LEAQ    ·tailMask16(SB), R9
+
+es512_tail_loop:
+	TESTQ   CX, CX
+	JZ      es512_done
+	MOVQ    $16, R11
+	CMPQ    CX, R11
+	CMOVQLT CX, R11
+	KMOVW   (R9)(R11*2), K5
+	VMOVUPS.Z (SI), K5, Z4
+	EXP32Z(Z4, Z5, Z6, K1)
+	VMOVAPS.Z Z6, K5, Z6
+	VMOVUPS (AX), Z7
+	VADDPS  Z6, Z7, Z7
+	VMOVUPS Z7, (AX)
+	TESTQ   DX, DX
+	JZ      2(PC)
+	VMOVUPS Z6, K5, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, AX
+	SUBQ    R11, CX
+	JMP     es512_tail_loop
+
+es512_done:
+	// The streamed stores left: whole vectors, then a masked plain store.
+	CMPQ R10, $16
+	JB   es512_last
+	VMULPS   (BX)(R13*1), Z29, Z30
+	VMOVNTPS Z30, (BX)
+	ADDQ $64, BX
+	SUBQ $16, R10
+	JMP  es512_done
+
+es512_last:
+	SFENCE
+	KMOVW   (R9)(R10*2), K6
+	VMOVUPS.Z (BX)(R13*1), K6, Z30
+	VMULPS  Z29, Z30, Z30
+	VMOVUPS Z30, K6, (BX)
+	VZEROUPPER
+	RET
+
 // STEP32Y processes the 8 elements at off(SI) into accumulator acc and, when
 // DX != 0, stores them at off(DI).
 #define STEP32Y(off, acc) \

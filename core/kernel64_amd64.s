@@ -187,6 +187,169 @@ avx512_done:
 	VZEROUPPER
 	RET
 
+// func expSumStreamAVX512F64(dst, x []float64, m float64, acc *[32]float64, pf uintptr, fresh bool, sdst, ssrc []float64, a float64)
+//
+// expSumStreamAVX512F64 is expSumStreamAVX512F32 for float64. Every Z
+// register above Z15 holds a constant, so the stores use Z4 and Z5 once an
+// iteration's exponentials are summed, with a broadcast from memory.
+TEXT ·expSumStreamAVX512F64(SB), NOSPLIT, $0-136
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ acc+56(FP), AX
+	LEAQ ·exp64Consts(SB), R8
+
+	VBROADCASTSD m+48(FP), Z16
+	VBROADCASTSD C64_LO(R8), Z17
+	VBROADCASTSD C64_LOG2E(R8), Z18
+	VBROADCASTSD C64_MAGIC(R8), Z19
+	VBROADCASTSD C64_NLN2HI(R8), Z20
+	VBROADCASTSD C64_NLN2LO(R8), Z21
+	VBROADCASTSD C64_C11(R8), Z22
+	VBROADCASTSD C64_C10(R8), Z23
+	VBROADCASTSD C64_C9(R8), Z24
+	VBROADCASTSD C64_C8(R8), Z25
+	VBROADCASTSD C64_C7(R8), Z26
+	VBROADCASTSD C64_C6(R8), Z27
+	VBROADCASTSD C64_C5(R8), Z28
+	VBROADCASTSD C64_C4(R8), Z29
+	VBROADCASTSD C64_C3(R8), Z30
+	VBROADCASTSD C64_C2(R8), Z31
+
+	// Streamed stores: plain ones up to the first 64-byte boundary of sdst.
+	MOVQ    sdst_base+80(FP), BX
+	MOVQ    sdst_len+88(FP), R10
+	MOVQ    ssrc_base+104(FP), R13
+	SUBQ    BX, R13
+	LEAQ    ·tailMask16(SB), R9
+	MOVQ    BX, R11
+	NEGQ    R11
+	ANDQ    $63, R11
+	SHRQ    $3, R11
+	CMPQ    R11, R10
+	CMOVQGT R10, R11
+	KMOVW   (R9)(R11*2), K6
+	VMOVUPD.Z (BX)(R13*1), K6, Z4
+	VMULPD.BCST a+128(FP), Z4, Z4
+	VMOVUPD Z4, K6, (BX)
+	LEAQ    (BX)(R11*8), BX
+	SUBQ    R11, R10
+
+	MOVQ    pf+64(FP), R12
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	CMPB    fresh+72(FP), $0
+	JNE     es512_loop
+	VMOVUPD (AX), Z0
+	VMOVUPD 64(AX), Z1
+	VMOVUPD 128(AX), Z2
+	VMOVUPD 192(AX), Z3
+
+es512_loop:
+	CMPQ CX, $32
+	JB   es512_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	PREFETCHT1 128(R12)
+	PREFETCHT1 192(R12)
+	ADDQ $256, R12
+	VMOVUPD (SI), Z4
+	VMOVUPD 64(SI), Z7
+	VMOVUPD 128(SI), Z10
+	VMOVUPD 192(SI), Z13
+	EXP64Z(Z4, Z5, Z6, K1)
+	EXP64Z(Z7, Z8, Z9, K2)
+	EXP64Z(Z10, Z11, Z12, K3)
+	EXP64Z(Z13, Z14, Z15, K4)
+	VADDPD Z6, Z0, Z0
+	VADDPD Z9, Z1, Z1
+	VADDPD Z12, Z2, Z2
+	VADDPD Z15, Z3, Z3
+	CMPQ R10, $32
+	JB   es512_stored
+	VMOVUPD (BX)(R13*1), Z4
+	VMOVUPD 64(BX)(R13*1), Z5
+	VMULPD.BCST a+128(FP), Z4, Z4
+	VMULPD.BCST a+128(FP), Z5, Z5
+	VMOVNTPD Z4, (BX)
+	VMOVNTPD Z5, 64(BX)
+	VMOVUPD 128(BX)(R13*1), Z4
+	VMOVUPD 192(BX)(R13*1), Z5
+	VMULPD.BCST a+128(FP), Z4, Z4
+	VMULPD.BCST a+128(FP), Z5, Z5
+	VMOVNTPD Z4, 128(BX)
+	VMOVNTPD Z5, 192(BX)
+	ADDQ $256, BX
+	SUBQ $32, R10
+
+es512_stored:
+	TESTQ  DX, DX
+	JZ     es512_next
+	VMOVUPD Z6, (DI)
+	VMOVUPD Z9, 64(DI)
+	VMOVUPD Z12, 128(DI)
+	VMOVUPD Z15, 192(DI)
+
+es512_next:
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $32, CX
+	JMP  es512_loop
+
+	// Fewer than 32 elements left: one vector of up to 8 lanes at a time,
+	// added to the partial sums in memory in lane order.
+es512_tail:
+	VMOVUPD Z0, (AX)
+	VMOVUPD Z1, 64(AX)
+	VMOVUPD Z2, 128(AX)
+	VMOVUPD Z3, 192(AX)
+	LEAQ    ·tailMask16(SB), R9
+
+es512_tail_loop:
+	TESTQ   CX, CX
+	JZ      es512_done
+	MOVQ    $8, R11
+	CMPQ    CX, R11
+	CMOVQLT CX, R11
+	KMOVW   (R9)(R11*2), K5
+	VMOVUPD.Z (SI), K5, Z4
+	EXP64Z(Z4, Z5, Z6, K1)
+	VMOVAPD.Z Z6, K5, Z6
+	VMOVUPD (AX), Z7
+	VADDPD  Z6, Z7, Z7
+	VMOVUPD Z7, (AX)
+	TESTQ   DX, DX
+	JZ      2(PC)
+	VMOVUPD Z6, K5, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, AX
+	SUBQ    R11, CX
+	JMP     es512_tail_loop
+
+es512_done:
+	// The streamed stores left: whole vectors, then a masked plain store.
+	CMPQ R10, $8
+	JB   es512_last
+	VMOVUPD (BX)(R13*1), Z4
+	VMULPD.BCST a+128(FP), Z4, Z4
+	VMOVNTPD Z4, (BX)
+	ADDQ $64, BX
+	SUBQ $8, R10
+	JMP  es512_done
+
+es512_last:
+	SFENCE
+	KMOVW   (R9)(R10*2), K6
+	VMOVUPD.Z (BX)(R13*1), K6, Z4
+	VMULPD.BCST a+128(FP), Z4, Z4
+	VMOVUPD Z4, K6, (BX)
+	VZEROUPPER
+	RET
+
 // STEP64Y processes the 4 elements at off(SI) into accumulator acc and, when
 // DX != 0, stores them at off(DI).
 #define STEP64Y(off, acc) \

@@ -102,6 +102,30 @@ func expSumKernel64(dst, x []float64, m float64, acc *[partials64]float64, pf ui
 	}
 }
 
+// expSumStreamKernel32 runs the streaming variant on AVX-512 and, on
+// the other kernels, the streamed scale and then the exponentials.
+func expSumStreamKernel32(dst, x []float32, m float32, acc *[partials32]float32, pf uintptr,
+	fresh bool, sdst, ssrc []float32, a float32) {
+	if activeKernel == kernelAVX512 {
+		expSumStreamAVX512F32(dst, x, m, acc, pf, fresh, sdst, ssrc, a)
+		return
+	}
+	scaleKernel32(sdst, ssrc, a, rowAddr(ssrc), true)
+	expSumKernel32(dst, x, m, acc, pf, fresh)
+}
+
+// expSumStreamKernel64 runs the streaming variant on AVX-512 and, on
+// the other kernels, the streamed scale and then the exponentials.
+func expSumStreamKernel64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr,
+	fresh bool, sdst, ssrc []float64, a float64) {
+	if activeKernel == kernelAVX512 {
+		expSumStreamAVX512F64(dst, x, m, acc, pf, fresh, sdst, ssrc, a)
+		return
+	}
+	scaleKernel64(sdst, ssrc, a, rowAddr(ssrc), true)
+	expSumKernel64(dst, x, m, acc, pf, fresh)
+}
+
 func combineKernel32(acc *[partials32]float32) float32 {
 	switch activeKernel {
 	case kernelAVX512:
@@ -177,3 +201,11 @@ var (
 	tailMaskAVX2F32 = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
 	tailMaskAVX2F64 = [8]int64{-1, -1, -1, -1}
 )
+
+//go:noescape
+func expSumStreamAVX512F32(dst, x []float32, m float32, acc *[partials32]float32, pf uintptr,
+	fresh bool, sdst, ssrc []float32, a float32)
+
+//go:noescape
+func expSumStreamAVX512F64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr,
+	fresh bool, sdst, ssrc []float64, a float64)

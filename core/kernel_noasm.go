@@ -30,3 +30,15 @@ func scaleKernel64(dst, src []float64, a float64, _ uintptr, _ bool) {
 func combineKernel32(acc *[partials32]float32) float32 { return combineGo32(acc) }
 
 func combineKernel64(acc *[partials64]float64) float64 { return combineGo64(acc) }
+
+func expSumStreamKernel32(dst, x []float32, m float32, acc *[partials32]float32, _ uintptr,
+	fresh bool, sdst, ssrc []float32, a float32) {
+	scaleGo32(sdst, ssrc, a)
+	expSumGo32(dst, x, m, acc, fresh)
+}
+
+func expSumStreamKernel64(dst, x []float64, m float64, acc *[partials64]float64, _ uintptr,
+	fresh bool, sdst, ssrc []float64, a float64) {
+	scaleGo64(sdst, ssrc, a)
+	expSumGo64(dst, x, m, acc, fresh)
+}

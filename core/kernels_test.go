@@ -96,6 +96,10 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 		IgnoreIndex: -100, LabelSmoothing: 0.1, ZLoss: 1e-3}
 	meanOpt := opt
 	meanOpt.Reduction = core.ReductionMean
+	// Without smoothing, a streamed gradient is written one row late,
+	// while the next row computes.
+	plainOpt := core.Options{Reduction: core.ReductionSum, HasIgnoreIndex: true,
+		IgnoreIndex: -100}
 
 	for si, s := range shapes {
 		r := newRand(uint64(700 + si))
@@ -106,15 +110,20 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 		weight := convertFloats[T](randomWeights(r, s.Classes))
 		dy := convertFloats[T](randomValues(r, len(x)))
 
-		type outputs struct{ loss, grad, mean, meanGrad, y, logY, dx, logDx []T }
+		type outputs struct {
+			loss, grad, mean, meanGrad, sum, sumGrad, y, logY, dx, logDx []T
+		}
 		run := func() outputs {
 			o := outputs{loss: make([]T, positions), grad: make([]T, len(x)),
-				mean: make([]T, 1), meanGrad: make([]T, len(x)), y: make([]T, len(x)),
+				mean: make([]T, 1), meanGrad: make([]T, len(x)), sum: make([]T, 1),
+				sumGrad: make([]T, len(x)), y: make([]T, len(x)),
 				logY: make([]T, len(x)), dx: make([]T, len(x)), logDx: make([]T, len(x))}
 			require.NoError(t, core.SparseCrossEntropy(o.loss, o.grad, x, labels, weight, nil, s,
 				opt))
 			require.NoError(t, core.SparseCrossEntropy(o.mean, o.meanGrad, x, labels, nil, nil, s,
 				meanOpt))
+			require.NoError(t, core.SparseCrossEntropy(o.sum, o.sumGrad, x, labels, weight, nil, s,
+				plainOpt))
 			require.NoError(t, core.Softmax(o.y, x, s))
 			require.NoError(t, core.LogSoftmax(o.logY, x, s))
 			require.NoError(t, core.SoftmaxBackward(o.dx, o.y, dy, s))
@@ -146,6 +155,9 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy mean"), got.mean, want.mean)
 					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy mean grad"), got.meanGrad,
 						want.meanGrad)
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy sum"), got.sum, want.sum)
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy sum grad"), got.sumGrad,
+						want.sumGrad)
 					assertSameBitsOrNaN(t, call, output("Softmax"), got.y, want.y)
 					assertSameBitsOrNaN(t, call, output("LogSoftmax"), got.logY, want.logY)
 					assertSameBitsOrNaN(t, call, output("SoftmaxBackward"), got.dx, want.dx)

@@ -101,16 +101,17 @@ func (p *plan[T]) coefficient(pos int) float64 {
 	return p.upstream
 }
 
-// blockRunner computes the positions of one block: block(lo, hi) processes
-// positions [lo, hi) and returns the sum of their losses. Blocks of one call
+// blockRunner computes the positions of a call in fixed blocks of step
+// positions: blocks(first, last, step, sums) processes blocks [first, last)
+// in order and stores each block's loss sum in sums[b]. Ranges of blocks
 // may run concurrently.
 type blockRunner interface {
-	block(lo, hi int) float64
+	blocks(first, last, step int, sums []float64)
 }
 
-// run calls r.block on the fixed blocks of positions, on up to NumThreads
-// threads, adds up the loss sums they return in block order and stores the
-// reduced loss.
+// run calls r.blocks on the fixed blocks of positions, split over up to
+// NumThreads threads, adds up the loss sums they return in block order and
+// stores the reduced loss.
 func (p *plan[T]) run(r blockRunner) {
 	mean := p.opt.Reduction == ReductionMean
 	if mean && p.denom == 0 {
@@ -128,24 +129,22 @@ func (p *plan[T]) run(r blockRunner) {
 
 	step := blockPositions(p.shape.Classes)
 	blocks := (p.positions + step - 1) / step
-	var total compensatedSum
+	sums := getSums(blocks)
 	if threads := callThreads(blocks); threads <= 1 {
-		for lo := 0; lo < p.positions; lo += step {
-			total.add(r.block(lo, min(lo+step, p.positions)))
-		}
+		r.blocks(0, blocks, step, *sums)
 	} else {
 		t := acquire[blockTask]()
-		t.runner, t.step, t.positions = r, step, p.positions
-		t.sums = getSums(blocks)
+		t.runner, t.step, t.sums = r, step, sums
 		var chunks int
 		t.perChunk, chunks = splitBlocks(blocks, threads)
 		parallelFor(t, chunks, threads)
-		for _, s := range *t.sums {
-			total.add(s)
-		}
-		putSums(t.sums)
 		release(t)
 	}
+	var total compensatedSum
+	for _, s := range *sums {
+		total.add(s)
+	}
+	putSums(sums)
 
 	if p.opt.Reduction == ReductionNone || len(p.loss) == 0 {
 		return

@@ -7,19 +7,15 @@ import "sync"
 
 // blockTask runs the blocks of a plan and keeps each block's loss sum.
 type blockTask struct {
-	runner    blockRunner
-	step      int // positions per block
-	positions int
-	perChunk  int // blocks per chunk
-	sums      *[]float64
+	runner   blockRunner
+	step     int // positions per block
+	perChunk int // blocks per chunk
+	sums     *[]float64
 }
 
 func (t *blockTask) runChunk(i int) {
 	sums := *t.sums
-	for b := i * t.perChunk; b < min((i+1)*t.perChunk, len(sums)); b++ {
-		lo := b * t.step
-		sums[b] = t.runner.block(lo, min(lo+t.step, t.positions))
-	}
+	t.runner.blocks(i*t.perChunk, min((i+1)*t.perChunk, len(sums)), t.step, sums)
 }
 
 var sumsPool sync.Pool
