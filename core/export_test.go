@@ -44,3 +44,11 @@ func ForceStreaming() (restore func()) {
 	streamMin = 0
 	return func() { streamMin = previous }
 }
+
+// DisableSmallRows turns the short-row path of SparseCrossEntropy off and
+// returns a function that turns it back on. Like UseKernel, it is a
+// package-wide setting.
+func DisableSmallRows() (restore func()) {
+	smallRowsOn = false
+	return func() { smallRowsOn = true }
+}

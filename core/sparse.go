@@ -169,9 +169,15 @@ func (p *sparsePlan[T, L]) blocks(first, last, step int, sums []float64) {
 		w.scratch = getScratch[T](c)
 		w.rows[0] = *w.scratch
 	}
+	small := p.smallRows()
+	w.batch = small
 	for b := first; b < last; b++ {
-		lo := b * step
-		sums[b] = p.block(lo, min(lo+step, p.positions), &w)
+		lo, hi := b*step, min((b+1)*step, p.positions)
+		if small {
+			sums[b] = p.smallBlock(lo, hi, &w)
+		} else {
+			sums[b] = p.block(lo, hi, &w)
+		}
 	}
 	if w.hasPending {
 		w.pending.write()
@@ -190,6 +196,12 @@ type sparseWorker[T Float] struct {
 	rows       [2][]T
 	pending    pendingRow[T]
 	hasPending bool
+
+	// With batch set (the short-row path), rowGradient leaves a plain
+	// scale undone: it sets deferred, and the factor and label element in
+	// scale and labelGrad.
+	batch, deferred  bool
+	scale, labelGrad T
 }
 
 // pendingRow is a row whose gradient is g = e*f, then g[y] = gy, with e a
@@ -255,18 +267,14 @@ func (p *sparsePlan[T, L]) block(lo, hi int, w *sparseWorker[T]) float64 {
 // kernels prefetch from pf, the next row, or 0 for none.
 func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 	w *sparseWorker[T]) float64 {
-	wy := p.classWeight(y)
-	eps := p.opt.LabelSmoothing
-	c := float64(len(x))
-
 	// Everything that reads x must run before the exp pass, which may
 	// overwrite x when g aliases it.
 	m := rowMax(x)
-	mf, xy := float64(m), float64(x[y])
 	var gap float64 // sum_c w[c]*(m - x_c), for the smoothing term
-	if eps > 0 && len(p.loss) > 0 {
-		gap = p.weightedGap(x, mf)
+	if p.opt.LabelSmoothing > 0 && len(p.loss) > 0 {
+		gap = p.weightedGap(x, float64(m))
 	}
+	xy := float64(x[y])
 
 	if pf == 0 {
 		pf = rowAddr(x)
@@ -280,25 +288,45 @@ func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 		pending.g[pending.y] = pending.gy
 		w.hasPending = false
 	}
-	lse := mf + logS
+	// Without streaming, the gradient pass prefetches the second half of
+	// the next row (the exp pass did the first).
+	pfHalf := pf + uintptr(len(x))*unsafe.Sizeof(x[0])/2
+	st := rowStats{m: float64(m), xy: xy, gap: gap, s: s, logS: logS, rest: rest, split: split}
+	return p.finish(g, e, y, coef, st, pfHalf, w)
+}
+
+// rowStats are what a row's loss and gradient need beyond its
+// exponentials: the max m, the label's logit xy, the smoothing gap, the sum
+// s of exp(x - m), its log and, for a split sum (see expSum), rest.
+type rowStats struct {
+	m, xy, gap, s, logS, rest float64
+	split                     bool
+}
+
+// finish returns the loss of a row of c classes from its stats and, when g
+// is not nil, turns the exponentials e into coef times its gradient (see
+// rowGradient).
+func (p *sparsePlan[T, L]) finish(g, e []T, y int, coef float64, st rowStats, pf uintptr,
+	w *sparseWorker[T]) float64 {
+	wy := p.classWeight(y)
+	eps := p.opt.LabelSmoothing
+	c := float64(p.shape.Classes)
+	lse := st.m + st.logS
 
 	// The loss is (m - x_y) + log(s), never log(softmax): this keeps log 2
 	// for huge equal logits and +Inf (not NaN) for x_y = -Inf.
 	var loss float64
 	if eps < 1 {
-		loss = (1 - eps) * wy * ((mf - xy) + logS)
+		loss = (1 - eps) * wy * ((st.m - st.xy) + st.logS)
 	}
 	if eps > 0 {
-		loss += eps / c * (gap + p.weightSum*logS)
+		loss += eps / c * (st.gap + p.weightSum*st.logS)
 	}
 	if p.opt.ZLoss > 0 {
 		loss += p.opt.ZLoss * lse * lse
 	}
 	if g != nil {
-		// Without streaming, the gradient pass prefetches the second half
-		// of the next row (the exp pass did the first).
-		pfHalf := pf + uintptr(len(x))*unsafe.Sizeof(x[0])/2
-		p.rowGradient(g, e, y, wy, coef, s, lse, rest, split, pfHalf, w)
+		p.rowGradient(g, e, y, wy, coef, st.s, lse, st.rest, st.split, pf, w)
 	}
 	return loss
 }
@@ -392,6 +420,10 @@ func (p *sparsePlan[T, L]) rowGradient(g, e []T, y int, wy, coef, s, lse, rest f
 	}
 
 	switch {
+	case eps == 0 && math.Abs(f) <= maxFinite[T]() && w.batch:
+		// The short-row path scales a batch of rows at once.
+		w.scale, w.labelGrad, w.deferred = T(f), T(gy), true
+		return
 	case eps == 0 && math.Abs(f) <= maxFinite[T]() && p.stream:
 		w.pending = pendingRow[T]{g: g, e: e, f: T(f), y: y, gy: T(gy)}
 		w.hasPending = true
