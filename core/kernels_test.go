@@ -102,6 +102,7 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 	// while the next row computes.
 	plainOpt := core.Options{Reduction: core.ReductionSum, HasIgnoreIndex: true,
 		IgnoreIndex: -100}
+	noneOpt := core.Options{Reduction: core.ReductionNone}
 
 	for si, s := range shapes {
 		r := newRand(uint64(700 + si))
@@ -113,12 +114,13 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 		dy := convertFloats[T](randomValues(r, len(x)))
 
 		type outputs struct {
-			loss, grad, mean, meanGrad, sum, sumGrad, y, logY, dx, logDx []T
+			loss, grad, mean, meanGrad, sum, sumGrad, plain, plainGrad, y, logY, dx, logDx []T
 		}
 		run := func() outputs {
 			o := outputs{loss: make([]T, positions), grad: make([]T, len(x)),
 				mean: make([]T, 1), meanGrad: make([]T, len(x)), sum: make([]T, 1),
-				sumGrad: make([]T, len(x)), y: make([]T, len(x)),
+				sumGrad: make([]T, len(x)), plain: make([]T, positions),
+				plainGrad: make([]T, len(x)), y: make([]T, len(x)),
 				logY: make([]T, len(x)), dx: make([]T, len(x)), logDx: make([]T, len(x))}
 			require.NoError(t, core.SparseCrossEntropy(o.loss, o.grad, x, labels, weight, nil, s,
 				opt))
@@ -126,6 +128,12 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 				meanOpt))
 			require.NoError(t, core.SparseCrossEntropy(o.sum, o.sumGrad, x, labels, weight, nil, s,
 				plainOpt))
+			plainLabels := make([]L, len(labels)) // no ignored labels
+			for i := range plainLabels {
+				plainLabels[i] = L(i % s.Classes)
+			}
+			require.NoError(t, core.SparseCrossEntropy(o.plain, o.plainGrad, x, plainLabels, nil,
+				nil, s, noneOpt))
 			require.NoError(t, core.Softmax(o.y, x, s))
 			require.NoError(t, core.LogSoftmax(o.logY, x, s))
 			require.NoError(t, core.SoftmaxBackward(o.dx, o.y, dy, s))
@@ -160,6 +168,10 @@ func testKernelsAgree[T core.Float, L core.Label](t *testing.T) {
 					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy sum"), got.sum, want.sum)
 					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy sum grad"), got.sumGrad,
 						want.sumGrad)
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy plain"), got.plain,
+						want.plain)
+					assertSameBitsOrNaN(t, call, output("SparseCrossEntropy plain grad"),
+						got.plainGrad, want.plainGrad)
 					assertSameBitsOrNaN(t, call, output("Softmax"), got.y, want.y)
 					assertSameBitsOrNaN(t, call, output("LogSoftmax"), got.logY, want.logY)
 					assertSameBitsOrNaN(t, call, output("SoftmaxBackward"), got.dx, want.dx)

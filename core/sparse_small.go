@@ -53,6 +53,7 @@ func (p *sparsePlan[T, L]) smallBlock(lo, hi int, w *sparseWorker[T]) float64 {
 	defer poolOf[smallBatch[T]]().Put(batch)
 	ys, m, s, rest, split := &batch.ys, &batch.m, &batch.s, &batch.rest, &batch.split
 	scale, label, fix := &batch.scale, &batch.label, &batch.fix
+	plain := p.opt.LabelSmoothing == 0 && p.opt.ZLoss == 0 && len(p.weight) == 0
 	var sum compensatedSum
 	for first := lo; first < hi; first += smallBatchRows {
 		n := min(smallBatchRows, hi-first)
@@ -81,6 +82,41 @@ func (p *sparsePlan[T, L]) smallBlock(lo, hi int, w *sparseWorker[T]) float64 {
 			}
 			y := int(ys[i])
 			xr := x[i*c : (i+1)*c]
+			var gr []T
+			if g != nil {
+				gr = g[i*c : (i+1)*c]
+			}
+			if plain {
+				// finish and rowGradient for smoothing 0, no z-loss and no
+				// weights, their operations in the same order: the factors
+				// of 1 and the terms of 0 they drop change no bits.
+				coef := p.coefficient(pos)
+				var logS float64
+				if split[i] {
+					logS = math.Log1p(rest[i])
+				} else {
+					logS = math.Log(s[i])
+				}
+				f := coef / s[i]
+				if gr == nil || math.Abs(f) <= maxFinite[T]() {
+					if gr != nil {
+						gy := float64(gr[y])*f - coef
+						if split[i] {
+							gy = coef * (0 - rest[i]) / s[i]
+						}
+						scale[i], label[i], fix[i] = T(f), T(gy), true
+					}
+					l := (float64(m[i]) - float64(xr[y])) + logS
+					if p.opt.Reduction == ReductionNone {
+						if len(p.loss) > 0 {
+							p.loss[pos] = T(l)
+						}
+					} else {
+						sum.add(l)
+					}
+					continue
+				}
+			}
 			st := rowStats{m: float64(m[i]), xy: float64(xr[y]), s: s[i], rest: rest[i],
 				split: split[i]}
 			if st.split {
@@ -90,10 +126,6 @@ func (p *sparsePlan[T, L]) smallBlock(lo, hi int, w *sparseWorker[T]) float64 {
 			}
 			if p.opt.LabelSmoothing > 0 && len(p.loss) > 0 {
 				st.gap = p.weightedGap(xr, st.m)
-			}
-			var gr []T
-			if g != nil {
-				gr = g[i*c : (i+1)*c]
 			}
 			w.deferred = false
 			l := p.finish(gr, gr, y, p.coefficient(pos), st, rowAddr(xr), w)
