@@ -97,8 +97,11 @@ func (p *sparsePlan[T, L]) smallBlock(lo, hi int, w *sparseWorker[T]) float64 {
 				} else {
 					logS = math.Log(s[i])
 				}
+				// The test does not depend on gr, so that a row takes the
+				// same path with and without a gradient, and a NaN loss
+				// has the same bits in both.
 				f := coef / s[i]
-				if gr == nil || math.Abs(f) <= maxFinite[T]() {
+				if math.Abs(f) <= maxFinite[T]() {
 					if gr != nil {
 						gy := float64(gr[y])*f - coef
 						if split[i] {
