@@ -9,6 +9,7 @@ Rejected output arrays must leave every argument unchanged.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -622,3 +623,141 @@ def test_thread_count_keeps_bits(dtype: Any, reduction: str) -> None:
         results.append((loss, grad, softmax))
     for one_thread, two_threads in zip(*results):
         assert_same_bits(two_threads, one_thread)
+
+
+# ---- The packed call of the fast path ------------------------------------------
+
+
+def packed_args(logits: np.ndarray, labels: np.ndarray, **fields: Any) -> bytes:
+    """Pack a mean-reduced call with a gradient, as the fast path does."""
+    loss = fields.pop("loss")
+    grad = fields.pop("grad")
+    values = {
+        "dtype": _lib.SCE_FLOAT32,
+        "label_dtype": _lib.SCE_INT64,
+        "reduction": _lib.SCE_REDUCTION_MEAN,
+        "has_ignore_index": 1,
+        "mean_by": _lib.SCE_MEAN_BY_WEIGHT_SUM,
+        "flags": 0,
+    }
+    values.update(fields)
+    n, c = logits.shape
+    return _lib.SPARSE_ARGS.pack(
+        values["dtype"],
+        values["label_dtype"],
+        n,
+        c,
+        1,
+        _lib.data_address(logits),
+        logits.size,
+        _lib.data_address(labels),
+        n,
+        0,
+        0,
+        0,
+        0,
+        values["reduction"],
+        values["has_ignore_index"],
+        -100,
+        0.0,
+        0.0,
+        values["mean_by"],
+        values["flags"],
+        _lib.data_address(loss),
+        1,
+        _lib.data_address(grad),
+        grad.size,
+    )
+
+
+def test_packed_call_matches_public_call() -> None:
+    logits, labels = problem()
+    loss, grad = np.empty(1, np.float32), np.empty_like(logits)
+    _lib.sparse_cross_entropy_packed(packed_args(logits, labels, loss=loss, grad=grad))
+    want_loss, want_grad = np.empty(1, np.float32), np.empty_like(logits)
+    options = _lib.make_options(_lib.SCE_REDUCTION_MEAN, -100, 0.0)
+    _lib.sparse_cross_entropy(
+        _lib.SCE_FLOAT32,
+        _lib.SCE_INT64,
+        N,
+        C,
+        1,
+        _lib.data_address(logits),
+        logits.size,
+        _lib.data_address(labels),
+        N,
+        None,
+        0,
+        None,
+        0,
+        ctypes.byref(options),
+        _lib.data_address(want_loss),
+        1,
+        _lib.data_address(want_grad),
+        want_grad.size,
+    )
+    assert_same_bits(loss, want_loss)
+    assert_same_bits(grad, want_grad)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["dtype", "label_dtype", "reduction", "has_ignore_index", "mean_by", "flags"],
+)
+def test_packed_call_rejects_wide_int_field(field: str) -> None:
+    logits, labels = problem()
+    loss, grad = np.full(1, 7, np.float32), np.full_like(logits, 7)
+    packed = packed_args(logits, labels, loss=loss, grad=grad, **{field: 2**32 + 1})
+    with pytest.raises(softmaxce.InvalidArgumentError, match=f"{field} 4294967297"):
+        _lib.sparse_cross_entropy_packed(packed)
+    assert (loss == 7).all() and (grad == 7).all()
+
+
+def test_packed_layout_matches_library() -> None:
+    assert _lib.SPARSE_ARGS.size == _lib._sce_private_sparse_args_size()
+
+
+def test_data_address_of_unaligned_array() -> None:
+    raw = np.zeros(4 * N * C + 1, dtype=np.uint8)
+    unaligned = raw[1:].view(np.float32).reshape(N, C)
+    assert not unaligned.flags.aligned
+    want = unaligned.__array_interface__["data"][0]
+    assert _lib.data_address(unaligned) == want
+
+
+def test_fast_path_refuses_unaligned_grad_out() -> None:
+    logits, labels = problem(np.float32)
+    raw = np.zeros(4 * N * C + 1, dtype=np.uint8)
+    grad_out = raw[1:].view(np.float32).reshape(N, C)
+    assert (
+        _sparse._fast_torch(
+            logits,
+            labels,
+            None,
+            -100,
+            "mean",
+            0.0,
+            0.0,
+            None,
+            True,
+            True,
+            None,
+            grad_out,
+        )
+        is None
+    )
+    loss, grad = softmaxce.cross_entropy_with_grad(logits, labels, grad_out=grad_out)
+    want_loss, want_grad = softmaxce.cross_entropy_with_grad(logits, labels)
+    assert_same_bits(loss, want_loss)
+    assert_same_bits(grad_out, want_grad)
+
+
+def test_in_place_grad_over_logits_holding_labels_rejected() -> None:
+    arena = np.zeros(N * C + 2 * N, dtype=np.float32)
+    logits = arena.reshape(-1)[: N * C + 2 * N].reshape(N, C + 2)
+    labels = arena[N * C :].view(np.int64)
+    labels[:] = problem()[1]
+    before = arena.tobytes()
+    with pytest.raises(softmaxce.SoftmaxCEError):
+        softmaxce.cross_entropy_with_grad(logits, labels, grad_out=logits)
+    assert arena.tobytes() == before
