@@ -32,6 +32,10 @@ import "math"
 //	t_c > 0 and x_c = -Inf        loss +Inf, finite gradient p*A - a
 //	row all -Inf, or NaN/+Inf     loss NaN, gradient row NaN
 //	mean over no positions        loss NaN, gradients all 0
+//	exp(x_c - m) below T's        p_c counts as 0 in the gradient, also times
+//	smallest normal number        an infinite z-loss factor
+//	A + 2*z*lse beyond float64    gradient ±Inf where p_c > 0, finite where p_c
+//	                              or the upstream gradient is 0
 func DenseCrossEntropy[T Float](loss, grad, gradLabels, logits, labels, weight,
 	gradOutput []T, shape Shape, opt Options) error {
 	p, err := newDensePlan(loss, grad, gradLabels, logits, labels, weight, gradOutput,
@@ -210,9 +214,11 @@ func (p *densePlan[T]) row(x, t, g, gl []T, coef float64) float64 {
 		loss += p.opt.ZLoss * lse * lse
 	}
 	if g != nil {
-		f := coef * (a + 2*p.opt.ZLoss*lse) / s
+		// z*(2*lse): 2*z overflows for z near the float64 limit. A factor that
+		// overflows anyway must not turn exp(x_c - m) = 0 or coef = 0 into NaN.
+		f := mulZeroInf(coef, a+p.opt.ZLoss*(2*lse)) / s
 		for c, e := range g {
-			g[c] = T(float64(e)*f - coef*p.target(t, c))
+			g[c] = T(mulZeroInf(float64(e), f) - coef*p.target(t, c))
 		}
 	}
 	return loss

@@ -547,6 +547,20 @@ func fzTolerance(f64 bool, classes int) float64 {
 	return fzTol32 * growth
 }
 
+// fzLSEScale returns the scale of lse = m + log(s) in the z-loss gradient
+// term 2*z*lse: |lse| + 1, not |lse|. The kernels form s from exponentials
+// rounded to the element type, so log(s) carries an absolute error of a few
+// units of 2^-24 (float32) or 2^-53 (float64) however close lse is to 0:
+// each exp(x_c - m) is off by about 2 + |x_c - m| units, weighs p_c in
+// log(s), and p_c*|x_c - m| <= 1/e. For float32 logits [0, -9, -9.125],
+// lse = 2.3e-4 and the float32 sum 1.000232 is off by up to 6e-8 (half an
+// ulp of 1), a relative error of 2.6e-4 in lse, 13 times the float32
+// tolerance. With the 1 the allowed error of the term is at least tol*2*z,
+// and tol is 335 units of 2^-24 (float32) or 360 units of 2^-53 (float64).
+func fzLSEScale(lse float64) float64 {
+	return math.Abs(lse) + 1
+}
+
 // fzFloor is the absolute error allowed for results near the subnormal range.
 func fzFloor(f64 bool) float64 {
 	if f64 {
@@ -654,6 +668,32 @@ func fzRowStats(x []float64) (m, s, logS float64) {
 		s += math.Exp(v - m)
 	}
 	return m, s, math.Log(s)
+}
+
+// fzSoftmaxTerm returns exp(v - m) as the gradient contract counts it: 0 when
+// it falls below the smallest normal number of the element type, as the
+// kernels flush it.
+//
+// NOTE: the kernels decide the flush on their own exp(x - m), rounded in the
+// element type, so a value within a few ulp of the smallest normal number
+// may be 0 there and not here. It matters only against an overflowed z-loss
+// factor, and no logit of the value tables lands that close.
+func fzSoftmaxTerm(v, m float64, f64 bool) float64 {
+	e := math.Exp(v - m)
+	if e < fzFloor(f64) {
+		return 0
+	}
+	return e
+}
+
+// fzMulGrad returns x*y, but 0 when x is 0 and y is ±Inf: the gradient
+// contract for a zero softmax value or upstream gradient x times a z-loss
+// factor y that overflowed, whose exact value is finite.
+func fzMulGrad(x, y float64) float64 {
+	if x == 0 && math.IsInf(y, 0) {
+		return 0
+	}
+	return x * y
 }
 
 // fzExactSum returns the sum of terms rounded once to float64: NaN when a
@@ -1155,11 +1195,12 @@ func (c *fzSparse) reference() fzResult {
 			}
 			magnitude = a
 			if z > 0 {
-				a += 2 * z * (m + logS)
-				magnitude += 2 * z * math.Abs(m+logS)
+				lse := m + logS
+				a += z * (2 * lse)
+				magnitude += 2 * z * fzLSEScale(lse)
 			}
 			for k, v := range row {
-				p := math.Exp(v-m) / sum
+				p := fzSoftmaxTerm(v, m, c.f64) / sum
 				b := 0.0
 				if k == y && eps < 1 {
 					b += (1 - eps) * weightOf(y)
@@ -1167,7 +1208,7 @@ func (c *fzSparse) reference() fzResult {
 				if eps > 0 {
 					b += eps / classes * weightOf(k)
 				}
-				g[k] = coef * (a*p - b)
+				g[k] = fzMulGrad(coef, fzMulGrad(p, a)-b)
 				gs[k] = math.Abs(coef) * (magnitude + math.Abs(b))
 			}
 		}
@@ -1620,10 +1661,11 @@ func (c *fzDense) reference() fzResult {
 			u, a := smoothed(tr, k)
 			factor := total
 			if z > 0 {
-				factor += 2 * z * lse
+				factor += z * (2 * lse)
 			}
-			g[k] = coef * (math.Exp(v-m)/sum*factor - a)
-			gs[k] = math.Abs(coef) * (magnitude + 2*z*math.Abs(lse) + math.Abs(a))
+			p := fzSoftmaxTerm(v, m, c.f64) / sum
+			g[k] = fzMulGrad(coef, fzMulGrad(p, factor)-a)
+			gs[k] = math.Abs(coef) * (magnitude + 2*z*fzLSEScale(lse) + math.Abs(a))
 			if math.IsNaN(logS) {
 				g[k] = math.NaN()
 			}
@@ -2008,10 +2050,11 @@ const (
 	fzLabel2Pow32       = fzLabelSpecial + 9
 	fzLabelTwiceClasses = fzLabelSpecial + 11
 
-	fzLogitPosInf = fzLogitSpecial + 0
-	fzLogitNegInf = fzLogitSpecial + 1
-	fzLogitNaN    = fzLogitSpecial + 2
-	fzLogitHuge   = fzLogitSpecial + 3 // 1e30
+	fzLogitPosInf   = fzLogitSpecial + 0
+	fzLogitNegInf   = fzLogitSpecial + 1
+	fzLogitNaN      = fzLogitSpecial + 2
+	fzLogitHuge     = fzLogitSpecial + 3 // 1e30
+	fzLogitMinus100 = fzLogitSpecial + 22
 
 	fzWeightNaN     = fzWeightSpecial + 0
 	fzWeightPosInf  = fzWeightSpecial + 1
@@ -2035,6 +2078,7 @@ const (
 	fzZLossNaN         = 248
 	fzZLossMinus       = 249
 	fzZLossInf         = 250
+	fzZLossMax         = 251 // math.MaxFloat64
 	fzMeanByFour       = 252
 	fzFlagsKL          = 250
 	fzFlagsBitTwo      = 251
@@ -2318,6 +2362,20 @@ func fzHostileCases() []fzHostile {
 			smoothing: 180, labels: []byte{0}, weights: []byte{fzWeightZero, 32, 32, 32},
 			logits: []byte{fzLogitNegInf, 100, 110, 120}}, nil),
 
+		// z_loss = MaxFloat64 makes 2*z*lse overflow to ±Inf, and a zero
+		// softmax value or upstream gradient times it must give 0, not NaN.
+		sparse("z-loss-max-label-logit-neg-inf", fzSpec{zLoss: fzZLossMax,
+			reduction: fzReductionSum, labels: []byte{0, 1, 2},
+			logits: []byte{fzLogitNegInf, 100, 120, 130}}, nil),
+		sparse("z-loss-max-grad-output-zero", fzSpec{flags: fzFlagF64 | gradOut,
+			zLoss: fzZLossMax, gradOutput: []byte{128, 128, 128},
+			logits: bytes.Repeat([]byte{124}, 12)}, nil),
+		sparse("z-loss-max-lse-zero", fzSpec{outer: 3, classes: 1, inner: 1,
+			zLoss: fzZLossMax, logits: []byte{116, 116, 116}}, nil),
+		sparse("z-loss-max-in-place-flushed-exp", fzSpec{zLoss: fzZLossMax,
+			alias: fzAliasByte(fzAliasGradIsLogits), labels: []byte{0, 1, 2},
+			logits: []byte{124, fzLogitMinus100, fzLogitNegInf, 130}}, nil),
+
 		// Dense labels.
 		dense("dense-ignore-index", fzSpec{ignore: 253}, arg, "ignore_index 0"),
 		dense("dense-mean-by-weight-sum", fzSpec{meanBy: 252}, arg, "mean_by 0",
@@ -2340,6 +2398,15 @@ func fzHostileCases() []fzHostile {
 			alias: fzAliasByte(fzAliasGradIsLogits)}, nil),
 		dense("dense-zero-label-on-neg-inf", fzSpec{flags2: 1, reduction: fzReductionSum,
 			labels: []byte{0, 128, 0, 0}, logits: []byte{fzLogitNegInf, 100, 120, 130}}, nil),
+		dense("dense-z-loss-max-zero-label-on-neg-inf", fzSpec{zLoss: fzZLossMax,
+			reduction: fzReductionSum, labels: []byte{0, 128, 0, 0},
+			logits: []byte{fzLogitNegInf, 100, 120, 130}}, nil),
+		dense("dense-z-loss-max-grad-output-zero", fzSpec{flags: gradOut,
+			zLoss: fzZLossMax, gradOutput: []byte{128, 128, 128},
+			logits: bytes.Repeat([]byte{124}, 12)}, nil),
+		dense("dense-z-loss-max-lse-zero", fzSpec{outer: 3, classes: 1, inner: 1,
+			zLoss: fzZLossMax, labels: []byte{128, 128, 128}, logits: []byte{116, 116, 116}},
+			nil),
 
 		// Softmax family.
 		softmax("softmax-output-one-element-into-x", "softmax",

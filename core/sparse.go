@@ -33,6 +33,10 @@ import (
 //	sum over no positions             loss 0
 //	x_y = -Inf, other logits finite   loss +Inf, gradient softmax - onehot
 //	row all -Inf, or holding NaN/+Inf loss NaN, gradient row NaN
+//	exp(x_c - m) below T's smallest   softmax_c counts as 0 in the gradient, also
+//	normal number                     times an infinite z-loss factor
+//	2*z*lse beyond float64            gradient ±Inf where softmax_c > 0, finite
+//	                                  where softmax_c or the upstream gradient is 0
 //
 // On error nothing is written; the error wraps ErrLabelOutOfRange (as a
 // *LabelError), ErrInvalidShape, ErrInvalidArgument or ErrOverlap.
@@ -384,9 +388,9 @@ func (p *sparsePlan[T, L]) labelGradient(wy, coef, s, lse, rest float64) float64
 	by := (1-eps)*wy + eps/c*wy
 	d := eps / c * (p.weightSum - wy)
 	if p.opt.ZLoss > 0 {
-		d += 2 * p.opt.ZLoss * lse
+		d += p.opt.ZLoss * (2 * lse)
 	}
-	return coef * (d - by*rest) / s
+	return mulZeroInf(coef, d-by*rest) / s
 }
 
 // rowGradient turns e = exp(x - m) into coef times the gradient, for g
@@ -406,12 +410,16 @@ func (p *sparsePlan[T, L]) rowGradient(g, e []T, y int, wy, coef, s, lse, rest f
 		a += eps / c * p.weightSum
 	}
 	if p.opt.ZLoss > 0 {
-		a += 2 * p.opt.ZLoss * lse
+		// z*(2*lse), not (2*z)*lse: 2*z overflows for z near the float64
+		// limit, and Inf*0 would make a NaN of lse = 0.
+		a += p.opt.ZLoss * (2 * lse)
 	}
-	f := coef * a / s
+	// NOTE: a factor beyond float64 gives ±Inf also where the exact product
+	// with a float64 softmax value fits (1e-300 times 1e310).
+	f := mulZeroInf(coef, a) / s
 
 	// The label element in float64: p_y - 1 cancels, so round only once.
-	gy := float64(e[y])*f - coef*(1-eps)*wy
+	gy := mulZeroInf(float64(e[y]), f) - coef*(1-eps)*wy
 	if eps > 0 {
 		gy -= coef * eps / c * wy
 	}
@@ -437,10 +445,22 @@ func (p *sparsePlan[T, L]) rowGradient(g, e []T, y int, wy, coef, s, lse, rest f
 		// to T would turn exp(x - m) = 0 into 0*Inf = NaN.
 		b := coef * eps / c
 		for j, v := range e {
-			g[j] = T(float64(v)*f - b*p.classWeight(j))
+			g[j] = T(mulZeroInf(float64(v), f) - b*p.classWeight(j))
 		}
 	}
 	g[y] = T(gy)
+}
+
+// mulZeroInf returns x*y, except that it is 0 (not NaN) when x is 0 and y is
+// ±Inf. x is a softmax value counted as 0 or an upstream gradient of 0. y is
+// a gradient factor that overflowed (a z-loss term 2*z*lse beyond the
+// float64 range), so its exact value is finite and the product is 0. NaN in
+// either operand still gives NaN, and so does an infinite x times a zero y.
+func mulZeroInf(x, y float64) float64 {
+	if x == 0 && math.IsInf(y, 0) {
+		return 0
+	}
+	return x * y
 }
 
 // weightedGap returns sum_c w[c]*(m - x_c) in float64. A class of weight 0
