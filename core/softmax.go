@@ -112,6 +112,16 @@ func logSoftmaxBackwardRow[T Float](dx, y, dy []T) {
 		total.add(float64(v))
 	}
 	t := total.value()
+	// For log-softmax output, y <= 0 and exp(y) <= 1, so the compensated
+	// sum's error stays within the size of the dy terms. A y above 0 (not
+	// a log-softmax value) multiplies that error, and an infinite one turns
+	// a sum that should be 1 but came out 0 into NaN: the sum is then exact.
+	for _, v := range y {
+		if v > 0 {
+			t = exactSum(dy)
+			break
+		}
+	}
 	for j := range y {
 		dx[j] = T(float64(dy[j]) - math.Exp(float64(y[j]))*t)
 	}
@@ -164,4 +174,71 @@ func checkBinary[T Float](dst, a, b []T, shape Shape, nameA, nameB string) error
 // scratch rows. Positions run on up to NumThreads threads.
 func forEachRow[T Float](op rowOp, dst, a, b []T, s Shape) {
 	runRows(op, dst, a, b, s)
+}
+
+// exactSum returns the sum of x rounded once to float64, or the plain sum
+// when x holds an infinity or NaN or the sum overflows. It keeps the
+// running sum as a list of nonoverlapping partial sums that add up to it
+// exactly (Shewchuk's method, as Python's math.fsum). Each partial is below
+// half an ulp of the next, and float64 values span about 2100 bits, so about
+// 40 partials suffice. Past 64 it returns the plain sum.
+func exactSum[T Float](x []T) float64 {
+	plain := 0.0
+	for _, v := range x {
+		plain += float64(v)
+	}
+	if plain-plain != 0 { // an infinity or NaN, or an overflow
+		return plain
+	}
+
+	var partials [64]float64
+	n := 0
+	for _, v := range x {
+		f := float64(v)
+		i := 0
+		for _, p := range partials[:n] {
+			if math.Abs(f) < math.Abs(p) {
+				f, p = p, f
+			}
+			hi := f + p
+			if math.IsInf(hi, 0) {
+				return plain // an intermediate overflow
+			}
+			lo := p - (hi - f)
+			if lo != 0 {
+				partials[i] = lo
+				i++
+			}
+			f = hi
+		}
+		if i == len(partials) {
+			return plain
+		}
+		partials[i] = f
+		n = i + 1
+	}
+	if n == 0 {
+		return 0
+	}
+
+	// Add the partials from the largest down until the rest is below half
+	// an ulp of the total, then correct a tie that the rest breaks.
+	n--
+	hi, lo := partials[n], 0.0
+	for n > 0 {
+		x, y := hi, partials[n-1]
+		n--
+		hi = x + y
+		lo = y - (hi - x)
+		if lo != 0 {
+			break
+		}
+	}
+	if n > 0 && (lo < 0 && partials[n-1] < 0 || lo > 0 && partials[n-1] > 0) {
+		y := 2 * lo
+		if x := hi + y; x-hi == y {
+			hi = x
+		}
+	}
+	return hi
 }
