@@ -41,11 +41,14 @@ func testThreadsIndependent[T core.Float, L core.Label](t *testing.T) {
 		weight := convertFloats[T](randomWeights(r, s.Classes))
 		dy := convertFloats[T](randomValues(r, len(x)))
 
-		type outputs struct{ none, grad, sum, mean, meanGrad, y, logY, dx []T }
+		type outputs struct {
+			none, grad, sum, mean, meanGrad, plain, plainGrad, y, logY, dx []T
+		}
 		run := func() outputs {
 			o := outputs{none: make([]T, positions), grad: make([]T, len(x)),
 				sum: make([]T, 1), mean: make([]T, 1), meanGrad: make([]T, len(x)),
-				y: make([]T, len(x)), logY: make([]T, len(x)), dx: make([]T, len(x))}
+				plain: make([]T, 1), plainGrad: make([]T, len(x)), y: make([]T, len(x)),
+				logY: make([]T, len(x)), dx: make([]T, len(x))}
 			opt := core.Options{HasIgnoreIndex: true, IgnoreIndex: -100, LabelSmoothing: 0.1,
 				ZLoss: 1e-3}
 			require.NoError(t, core.SparseCrossEntropy(o.none, o.grad, x, labels, weight, nil, s,
@@ -55,6 +58,13 @@ func testThreadsIndependent[T core.Float, L core.Label](t *testing.T) {
 			opt.Reduction = core.ReductionMean
 			require.NoError(t, core.SparseCrossEntropy(o.mean, o.meanGrad, x, labels, weight, nil,
 				s, opt))
+			// Without smoothing or z-loss, a streamed gradient is written one
+			// row late, across blocks, and short rows go through the batch
+			// kernels.
+			plainOpt := core.Options{Reduction: core.ReductionMean, HasIgnoreIndex: true,
+				IgnoreIndex: -100}
+			require.NoError(t, core.SparseCrossEntropy(o.plain, o.plainGrad, x, labels, nil, nil,
+				s, plainOpt))
 			require.NoError(t, core.Softmax(o.y, x, s))
 			require.NoError(t, core.LogSoftmax(o.logY, x, s))
 			require.NoError(t, core.SoftmaxBackward(o.dx, o.y, dy, s))
@@ -63,23 +73,35 @@ func testThreadsIndependent[T core.Float, L core.Label](t *testing.T) {
 
 		var want outputs
 		withThreads(t, 1, func() { want = run() })
-		for _, n := range []int{2, 3, 8} {
-			withThreads(t, n, func() {
-				got := run()
-				call := func(f string) string {
-					return fmt.Sprintf("%s(%s %s, %d threads)", f, typeName[T, L](),
-						shapeString(s), n)
+		for _, n := range []int{1, 2, 3, 8} {
+			for _, stream := range []bool{false, true} {
+				if n == 1 && !stream {
+					continue // the reference
 				}
-				assertSameBits(t, call("SparseCrossEntropy"), "loss", got.none, want.none)
-				assertSameBits(t, call("SparseCrossEntropy"), "grad", got.grad, want.grad)
-				assertSameBits(t, call("SparseForward sum"), "loss", got.sum, want.sum)
-				assertSameBits(t, call("SparseCrossEntropy mean"), "loss", got.mean, want.mean)
-				assertSameBits(t, call("SparseCrossEntropy mean"), "grad", got.meanGrad,
-					want.meanGrad)
-				assertSameBits(t, call("Softmax"), "output", got.y, want.y)
-				assertSameBits(t, call("LogSoftmax"), "output", got.logY, want.logY)
-				assertSameBits(t, call("SoftmaxBackward"), "dx", got.dx, want.dx)
-			})
+				withThreads(t, n, func() {
+					// A streamed gradient must not change a bit either.
+					if stream {
+						defer core.ForceStreaming()()
+					}
+					got := run()
+					call := func(f string) string {
+						return fmt.Sprintf("%s(%s %s, %d threads, streamed %v)", f,
+							typeName[T, L](), shapeString(s), n, stream)
+					}
+					assertSameBits(t, call("SparseCrossEntropy"), "loss", got.none, want.none)
+					assertSameBits(t, call("SparseCrossEntropy"), "grad", got.grad, want.grad)
+					assertSameBits(t, call("SparseForward sum"), "loss", got.sum, want.sum)
+					assertSameBits(t, call("SparseCrossEntropy mean"), "loss", got.mean, want.mean)
+					assertSameBits(t, call("SparseCrossEntropy mean"), "grad", got.meanGrad,
+						want.meanGrad)
+					assertSameBits(t, call("SparseCrossEntropy plain"), "loss", got.plain, want.plain)
+					assertSameBits(t, call("SparseCrossEntropy plain"), "grad", got.plainGrad,
+						want.plainGrad)
+					assertSameBits(t, call("Softmax"), "output", got.y, want.y)
+					assertSameBits(t, call("LogSoftmax"), "output", got.logY, want.logY)
+					assertSameBits(t, call("SoftmaxBackward"), "dx", got.dx, want.dx)
+				})
+			}
 		}
 	}
 }
