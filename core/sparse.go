@@ -244,7 +244,7 @@ func (p *sparsePlan[T, L]) block(lo, hi int, w *sparseWorker[T]) float64 {
 		}
 
 		x, g := rowViews(p.logits, p.grad, w.rows[0], s, pos)
-		e := g // where the exponentials go
+		e := g // the exponentials' destination
 		if p.stream {
 			e = w.rows[0]
 		}
@@ -299,7 +299,7 @@ func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 	return p.finish(g, e, y, coef, st, pfHalf, w)
 }
 
-// rowStats are what a row's loss and gradient need beyond its
+// rowStats holds the values a row's loss and gradient need beyond its
 // exponentials: the max m, the label's logit xy, the smoothing gap, the sum
 // s of exp(x - m), its log and, for a split sum (see expSum), rest.
 type rowStats struct {
