@@ -436,6 +436,173 @@ avx2_done:
 	VZEROUPPER
 	RET
 
+// func expSumStreamAVX2F32(dst, x []float32, m float32, acc *[64]float32, pf uintptr, fresh bool, sdst, ssrc []float32, a float32)
+//
+// expSumStreamAVX2F32 is expSumStreamAVX512F32 for AVX2: every Y register
+// is taken, so the stores use Y0-Y2 between the exponentials, with a
+// broadcast of a from memory. The stores left after the main loop are done
+// before the tail of the exponentials, which needs R10.
+TEXT ·expSumStreamAVX2F32(SB), NOSPLIT, $0-132
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ acc+56(FP), AX
+	LEAQ ·exp32Consts(SB), R8
+
+	VBROADCASTSS m+48(FP), Y4
+	VMOVUPS      C32_LO(R8), Y5
+	VMOVUPS      C32_MAGIC(R8), Y6
+	VMOVUPS      C32_ONE(R8), Y7
+
+	// Streamed stores: plain ones up to the first 32-byte boundary of sdst.
+	MOVQ       sdst_base+80(FP), BX
+	MOVQ       sdst_len+88(FP), R10
+	MOVQ       ssrc_base+104(FP), R13
+	SUBQ       BX, R13
+	LEAQ       ·tailMaskAVX2F32(SB), R9
+	MOVQ       BX, R11
+	NEGQ       R11
+	ANDQ       $31, R11
+	SHRQ       $2, R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	MOVQ       $8, AX
+	SUBQ       R11, AX
+	VMOVUPS    (R9)(AX*4), Y1
+	VMASKMOVPS (BX)(R13*1), Y1, Y0
+	VBROADCASTSS a+128(FP), Y2
+	VMULPS     Y2, Y0, Y0
+	VMASKMOVPS Y0, Y1, (BX)
+	LEAQ       (BX)(R11*4), BX
+	SUBQ       R11, R10
+	MOVQ       acc+56(FP), AX
+
+	MOVQ    pf+64(FP), R12
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
+	VXORPS  Y10, Y10, Y10
+	VXORPS  Y11, Y11, Y11
+	VXORPS  Y12, Y12, Y12
+	VXORPS  Y13, Y13, Y13
+	VXORPS  Y14, Y14, Y14
+	VXORPS  Y15, Y15, Y15
+	CMPB    fresh+72(FP), $0
+	JNE     es2_loop
+	VMOVUPS (AX), Y8
+	VMOVUPS 32(AX), Y9
+	VMOVUPS 64(AX), Y10
+	VMOVUPS 96(AX), Y11
+	VMOVUPS 128(AX), Y12
+	VMOVUPS 160(AX), Y13
+	VMOVUPS 192(AX), Y14
+	VMOVUPS 224(AX), Y15
+
+es2_loop:
+	CMPQ CX, $64
+	JB   es2_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	PREFETCHT1 128(R12)
+	PREFETCHT1 192(R12)
+	ADDQ $256, R12
+	STEP32Y(0, Y8)
+	STEP32Y(32, Y9)
+	STEP32Y(64, Y10)
+	STEP32Y(96, Y11)
+	STEP32Y(128, Y12)
+	STEP32Y(160, Y13)
+	STEP32Y(192, Y14)
+	STEP32Y(224, Y15)
+	CMPQ R10, $64
+	JB   es2_stored
+	VBROADCASTSS a+128(FP), Y1
+	VMULPS   (BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, (BX)
+	VMULPS   32(BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, 32(BX)
+	VMULPS   64(BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, 64(BX)
+	VMULPS   96(BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, 96(BX)
+	VMULPS   128(BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, 128(BX)
+	VMULPS   160(BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, 160(BX)
+	VMULPS   192(BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, 192(BX)
+	VMULPS   224(BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, 224(BX)
+	ADDQ $256, BX
+	SUBQ $64, R10
+
+es2_stored:
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  es2_loop
+
+	// Fewer than 64 elements left: one vector of up to 8 lanes at a time.
+es2_tail:
+	VMOVUPS Y8, (AX)
+	VMOVUPS Y9, 32(AX)
+	VMOVUPS Y10, 64(AX)
+	VMOVUPS Y11, 96(AX)
+	VMOVUPS Y12, 128(AX)
+	VMOVUPS Y13, 160(AX)
+	VMOVUPS Y14, 192(AX)
+	VMOVUPS Y15, 224(AX)
+	LEAQ    ·tailMaskAVX2F32(SB), R9
+
+	// The streamed stores left: whole vectors, then a masked plain store.
+es2_stream_rest:
+	CMPQ R10, $8
+	JB   es2_stream_last
+	VBROADCASTSS a+128(FP), Y1
+	VMULPS   (BX)(R13*1), Y1, Y0
+	VMOVNTPS Y0, (BX)
+	ADDQ $32, BX
+	SUBQ $8, R10
+	JMP  es2_stream_rest
+
+es2_stream_last:
+	SFENCE
+	MOVQ       $8, R11
+	SUBQ       R10, R11
+	VMOVUPS    (R9)(R11*4), Y1
+	VMASKMOVPS (BX)(R13*1), Y1, Y0
+	VBROADCASTSS a+128(FP), Y2
+	VMULPS     Y2, Y0, Y0
+	VMASKMOVPS Y0, Y1, (BX)
+
+es2_tail_loop:
+	TESTQ      CX, CX
+	JZ         es2_done
+	MOVQ       $8, R11
+	CMPQ       CX, R11
+	CMOVQLT    CX, R11
+	MOVQ       $8, R10
+	SUBQ       R11, R10
+	VMOVUPS    (R9)(R10*4), Y8
+	VMASKMOVPS (SI), Y8, Y0
+	EXP32Y(Y0, Y1, Y2, Y3)
+	VANDPS     Y8, Y2, Y2
+	VMOVUPS    (AX), Y9
+	VADDPS     Y2, Y9, Y9
+	VMOVUPS    Y9, (AX)
+	TESTQ      DX, DX
+	JZ         2(PC)
+	VMASKMOVPS Y2, Y8, (DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DI
+	ADDQ       $32, AX
+	SUBQ       R11, CX
+	JMP        es2_tail_loop
+
+es2_done:
+	VZEROUPPER
+	RET
+
 // func maxAVX512F32(x []float32) float32
 TEXT ·maxAVX512F32(SB), NOSPLIT, $0-28
 	MOVQ x_base+0(FP), SI

@@ -453,6 +453,173 @@ avx2_done:
 	VZEROUPPER
 	RET
 
+// func expSumStreamAVX2F64(dst, x []float64, m float64, acc *[32]float64, pf uintptr, fresh bool, sdst, ssrc []float64, a float64)
+//
+// expSumStreamAVX2F64 is expSumStreamAVX512F64 for AVX2: every Y register
+// is taken, so the stores use Y0-Y2 between the exponentials, with a
+// broadcast of a from memory. The stores left after the main loop are done
+// before the tail of the exponentials, which needs R10.
+TEXT ·expSumStreamAVX2F64(SB), NOSPLIT, $0-136
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	MOVQ acc+56(FP), AX
+	LEAQ ·exp64Consts(SB), R8
+
+	VBROADCASTSD m+48(FP), Y4
+	VMOVUPD      C64_LO(R8), Y5
+	VMOVUPD      C64_MAGIC(R8), Y6
+	VMOVUPD      C64_ONE(R8), Y7
+
+	// Streamed stores: plain ones up to the first 32-byte boundary of sdst.
+	MOVQ       sdst_base+80(FP), BX
+	MOVQ       sdst_len+88(FP), R10
+	MOVQ       ssrc_base+104(FP), R13
+	SUBQ       BX, R13
+	LEAQ       ·tailMaskAVX2F64(SB), R9
+	MOVQ       BX, R11
+	NEGQ       R11
+	ANDQ       $31, R11
+	SHRQ       $3, R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	MOVQ       $4, AX
+	SUBQ       R11, AX
+	VMOVUPS    (R9)(AX*8), Y1
+	VMASKMOVPD (BX)(R13*1), Y1, Y0
+	VBROADCASTSD a+128(FP), Y2
+	VMULPD     Y2, Y0, Y0
+	VMASKMOVPD Y0, Y1, (BX)
+	LEAQ       (BX)(R11*8), BX
+	SUBQ       R11, R10
+	MOVQ       acc+56(FP), AX
+
+	MOVQ    pf+64(FP), R12
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VXORPD  Y12, Y12, Y12
+	VXORPD  Y13, Y13, Y13
+	VXORPD  Y14, Y14, Y14
+	VXORPD  Y15, Y15, Y15
+	CMPB    fresh+72(FP), $0
+	JNE     es2_loop
+	VMOVUPD (AX), Y8
+	VMOVUPD 32(AX), Y9
+	VMOVUPD 64(AX), Y10
+	VMOVUPD 96(AX), Y11
+	VMOVUPD 128(AX), Y12
+	VMOVUPD 160(AX), Y13
+	VMOVUPD 192(AX), Y14
+	VMOVUPD 224(AX), Y15
+
+es2_loop:
+	CMPQ CX, $32
+	JB   es2_tail
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	PREFETCHT1 128(R12)
+	PREFETCHT1 192(R12)
+	ADDQ $256, R12
+	STEP64Y(0, Y8)
+	STEP64Y(32, Y9)
+	STEP64Y(64, Y10)
+	STEP64Y(96, Y11)
+	STEP64Y(128, Y12)
+	STEP64Y(160, Y13)
+	STEP64Y(192, Y14)
+	STEP64Y(224, Y15)
+	CMPQ R10, $32
+	JB   es2_stored
+	VBROADCASTSD a+128(FP), Y1
+	VMULPD   (BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, (BX)
+	VMULPD   32(BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, 32(BX)
+	VMULPD   64(BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, 64(BX)
+	VMULPD   96(BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, 96(BX)
+	VMULPD   128(BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, 128(BX)
+	VMULPD   160(BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, 160(BX)
+	VMULPD   192(BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, 192(BX)
+	VMULPD   224(BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, 224(BX)
+	ADDQ $256, BX
+	SUBQ $32, R10
+
+es2_stored:
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $32, CX
+	JMP  es2_loop
+
+	// Fewer than 32 elements left: one vector of up to 4 lanes at a time.
+es2_tail:
+	VMOVUPD Y8, (AX)
+	VMOVUPD Y9, 32(AX)
+	VMOVUPD Y10, 64(AX)
+	VMOVUPD Y11, 96(AX)
+	VMOVUPD Y12, 128(AX)
+	VMOVUPD Y13, 160(AX)
+	VMOVUPD Y14, 192(AX)
+	VMOVUPD Y15, 224(AX)
+	LEAQ    ·tailMaskAVX2F64(SB), R9
+
+	// The streamed stores left: whole vectors, then a masked plain store.
+es2_stream_rest:
+	CMPQ R10, $4
+	JB   es2_stream_last
+	VBROADCASTSD a+128(FP), Y1
+	VMULPD   (BX)(R13*1), Y1, Y0
+	VMOVNTPD Y0, (BX)
+	ADDQ $32, BX
+	SUBQ $4, R10
+	JMP  es2_stream_rest
+
+es2_stream_last:
+	SFENCE
+	MOVQ       $4, R11
+	SUBQ       R10, R11
+	VMOVUPS    (R9)(R11*8), Y1
+	VMASKMOVPD (BX)(R13*1), Y1, Y0
+	VBROADCASTSD a+128(FP), Y2
+	VMULPD     Y2, Y0, Y0
+	VMASKMOVPD Y0, Y1, (BX)
+
+es2_tail_loop:
+	TESTQ      CX, CX
+	JZ         es2_done
+	MOVQ       $4, R11
+	CMPQ       CX, R11
+	CMOVQLT    CX, R11
+	MOVQ       $4, R10
+	SUBQ       R11, R10
+	VMOVUPD    (R9)(R10*8), Y8
+	VMASKMOVPD (SI), Y8, Y0
+	EXP64Y(Y0, Y1, Y2, Y3)
+	VANDPD     Y8, Y2, Y2
+	VMOVUPD    (AX), Y9
+	VADDPD     Y2, Y9, Y9
+	VMOVUPD    Y9, (AX)
+	TESTQ      DX, DX
+	JZ         2(PC)
+	VMASKMOVPD Y2, Y8, (DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DI
+	ADDQ       $32, AX
+	SUBQ       R11, CX
+	JMP        es2_tail_loop
+
+es2_done:
+	VZEROUPPER
+	RET
+
 // func maxAVX512F64(x []float64) float64
 TEXT ·maxAVX512F64(SB), NOSPLIT, $0-32
 	MOVQ x_base+0(FP), SI

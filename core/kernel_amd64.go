@@ -102,28 +102,33 @@ func expSumKernel64(dst, x []float64, m float64, acc *[partials64]float64, pf ui
 	}
 }
 
-// expSumStreamKernel32 runs the streaming variant on AVX-512 and, on
-// the other kernels, the streamed scale and then the exponentials.
+// expSumStreamKernel32 runs the streaming variant of the active kernel;
+// the pure-Go kernel scales and then computes the exponentials.
 func expSumStreamKernel32(dst, x []float32, m float32, acc *[partials32]float32, pf uintptr,
 	fresh bool, sdst, ssrc []float32, a float32) {
-	if activeKernel == kernelAVX512 {
+	switch activeKernel {
+	case kernelAVX512:
 		expSumStreamAVX512F32(dst, x, m, acc, pf, fresh, sdst, ssrc, a)
-		return
+	case kernelAVX2:
+		expSumStreamAVX2F32(dst, x, m, acc, pf, fresh, sdst, ssrc, a)
+	default:
+		scaleGo32(sdst, ssrc, a)
+		expSumGo32(dst, x, m, acc, fresh)
 	}
-	scaleKernel32(sdst, ssrc, a, rowAddr(ssrc), true)
-	expSumKernel32(dst, x, m, acc, pf, fresh)
 }
 
-// expSumStreamKernel64 runs the streaming variant on AVX-512 and, on
-// the other kernels, the streamed scale and then the exponentials.
+// expSumStreamKernel64 is expSumStreamKernel32 for float64.
 func expSumStreamKernel64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr,
 	fresh bool, sdst, ssrc []float64, a float64) {
-	if activeKernel == kernelAVX512 {
+	switch activeKernel {
+	case kernelAVX512:
 		expSumStreamAVX512F64(dst, x, m, acc, pf, fresh, sdst, ssrc, a)
-		return
+	case kernelAVX2:
+		expSumStreamAVX2F64(dst, x, m, acc, pf, fresh, sdst, ssrc, a)
+	default:
+		scaleGo64(sdst, ssrc, a)
+		expSumGo64(dst, x, m, acc, fresh)
 	}
-	scaleKernel64(sdst, ssrc, a, rowAddr(ssrc), true)
-	expSumKernel64(dst, x, m, acc, pf, fresh)
 }
 
 func combineKernel32(acc *[partials32]float32) float32 {
@@ -208,4 +213,12 @@ func expSumStreamAVX512F32(dst, x []float32, m float32, acc *[partials32]float32
 
 //go:noescape
 func expSumStreamAVX512F64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr,
+	fresh bool, sdst, ssrc []float64, a float64)
+
+//go:noescape
+func expSumStreamAVX2F32(dst, x []float32, m float32, acc *[partials32]float32, pf uintptr,
+	fresh bool, sdst, ssrc []float32, a float32)
+
+//go:noescape
+func expSumStreamAVX2F64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr,
 	fresh bool, sdst, ssrc []float64, a float64)
