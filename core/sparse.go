@@ -212,7 +212,7 @@ type sparseWorker[T Float] struct {
 // scratch row of exponentials. Writing it is deferred to the exp pass of
 // the next row, which streams it out on the way, so that the stores of one
 // row overlap the arithmetic of the next. On float32 4096x32000 logits the
-// fused call took 63 ms instead of 88 ms (BenchmarkFusedSparse, one
+// fused call took 73 ms instead of 88 ms (BenchmarkFusedSparse, one
 // thread, AVX-512).
 type pendingRow[T Float] struct {
 	g, e []T
@@ -307,9 +307,8 @@ type rowStats struct {
 	split                     bool
 }
 
-// finish returns the loss of a row of c classes from its stats and, when g
-// is not nil, turns the exponentials e into coef times its gradient (see
-// rowGradient).
+// finish returns the loss of a row from its stats and, when g is not nil,
+// turns the exponentials e into coef times its gradient (see rowGradient).
 func (p *sparsePlan[T, L]) finish(g, e []T, y int, coef float64, st rowStats, pf uintptr,
 	w *sparseWorker[T]) float64 {
 	wy := p.classWeight(y)

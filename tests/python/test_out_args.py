@@ -710,7 +710,8 @@ def test_packed_call_rejects_wide_int_field(field: str) -> None:
     packed = packed_args(logits, labels, loss=loss, grad=grad, **{field: 2**32 + 1})
     with pytest.raises(softmaxce.InvalidArgumentError, match=f"{field} 4294967297"):
         _lib.sparse_cross_entropy_packed(packed)
-    assert (loss == 7).all() and (grad == 7).all()
+    assert (loss == 7).all()
+    assert (grad == 7).all()
 
 
 def test_packed_layout_matches_library() -> None:
