@@ -29,11 +29,11 @@ import (
 // caches one row late, during the next row's exp pass (rowExpSumStream,
 // with streamGradient and pendingRow in plan.go and sparse.go).
 //
-// Measured with BenchmarkFusedSparse against BenchmarkFusedCopy, one thread,
-// AVX-512, on a shared 2-core Xeon with 2 MiB of L2 per core: float32
-// 4096x32000 took 73 ms, against 78 ms for Go's copy of the same bytes and
-// 47 ms for numpy's copy, which streams its stores. Rows of 256000 float32
-// (1000 KiB, too long to prefetch or stream) took 16 ms against 8 to 10 ms.
+// BenchmarkFusedSparse against BenchmarkFusedCopy, one thread, AVX-512, on a
+// shared 2-core Xeon with 2 MiB of L2 per core: float32 4096x32000 took 73
+// ms. Go's copy of the same bytes took 78 ms, and numpy's copy, which
+// streams its stores, 47 ms. Rows of 256000 float32 (1000 KiB, too long to
+// prefetch or stream) took 16 ms, against 8 to 10 ms for the copy.
 //
 // TODO(softmaxce): an online max and sum over L2-sized chunks would read a
 // row that does not fit in L2 from memory twice instead of three times. It

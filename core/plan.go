@@ -198,10 +198,10 @@ const prefetchMaxRowBytes = 256 << 10
 // (non-temporal) stores it costs the write only, but then the gradient must
 // be written just once. So the exponentials go to a scratch row, which stays
 // in L2, and the gradient pass reads them from there and streams the result
-// out. On float32 4096x32000 logits that took the fused
-// call from 130 ms to 93 ms (BenchmarkFusedSparse, one thread, AVX-512). A
-// gradient that fits in the last-level cache is better left there, for the
-// caller reads it next: streaming made 8192x1000 (32 MiB) slower.
+// out. On float32 4096x32000 logits that took the fused call from 130 ms to
+// 93 ms (BenchmarkFusedSparse, one thread, AVX-512). A gradient that fits in
+// the last-level cache is better left there, because the caller reads it
+// next: streaming made 8192x1000 (32 MiB) slower.
 const (
 	streamMinBytes    = 64 << 20
 	streamMaxRowBytes = 512 << 10 // the scratch row and the logits row stay in L2

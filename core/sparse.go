@@ -295,21 +295,21 @@ func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 	// Without streaming, the gradient pass prefetches the second half of
 	// the next row (the exp pass did the first).
 	pfHalf := pf + uintptr(len(x))*unsafe.Sizeof(x[0])/2
-	st := rowStats{m: float64(m), xy: xy, gap: gap, s: s, logS: logS, rest: rest, split: split}
+	st := rowSummary{m: float64(m), xy: xy, gap: gap, s: s, logS: logS, rest: rest, split: split}
 	return p.finish(g, e, y, coef, st, pfHalf, w)
 }
 
-// rowStats holds the values a row's loss and gradient need beyond its
+// rowSummary holds the values a row's loss and gradient need beyond its
 // exponentials: the max m, the label's logit xy, the smoothing gap, the sum
 // s of exp(x - m), its log and, for a split sum (see expSum), rest.
-type rowStats struct {
+type rowSummary struct {
 	m, xy, gap, s, logS, rest float64
 	split                     bool
 }
 
 // finish returns the loss of a row from its stats and, when g is not nil,
 // turns the exponentials e into coef times its gradient (see rowGradient).
-func (p *sparsePlan[T, L]) finish(g, e []T, y int, coef float64, st rowStats, pf uintptr,
+func (p *sparsePlan[T, L]) finish(g, e []T, y int, coef float64, st rowSummary, pf uintptr,
 	w *sparseWorker[T]) float64 {
 	wy := p.classWeight(y)
 	eps := p.opt.LabelSmoothing

@@ -120,7 +120,7 @@ func (p *sparsePlan[T, L]) smallBlock(lo, hi int, w *sparseWorker[T]) float64 {
 					continue
 				}
 			}
-			st := rowStats{m: float64(m[i]), xy: float64(xr[y]), s: s[i], rest: rest[i],
+			st := rowSummary{m: float64(m[i]), xy: float64(xr[y]), s: s[i], rest: rest[i],
 				split: split[i]}
 			if st.split {
 				st.logS = math.Log1p(st.rest)
