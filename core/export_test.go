@@ -8,6 +8,7 @@ const (
 	Partials32    = partials32
 	Partials64    = partials64
 	BlockElements = blockElements
+	ChunkElements = chunkElements
 )
 
 // KernelNames returns the names of the row kernels that this CPU supports,

@@ -176,21 +176,18 @@ func rowViews[T Float](x, out, scratch []T, s Shape, pos int) (xRow, outRow []T)
 
 // nextRow returns the address of the row of position pos+1, which the row
 // kernels prefetch while they work on position pos, or 0 when there is no
-// such row, rows are not contiguous (inner > 1) or longer than
-// prefetchMaxRowBytes. Without it the first pass over each row waits on
-// memory: the fused sparse call on float32 8192x1000 logits took 8.9 ms
-// against 4.9 ms with it (BenchmarkFusedSparse, one thread, AVX-512). A
-// row of 1000 KiB, though, pushed the current row out of L2, and 64 rows
-// of 256000 float32 took 19 ms instead of 16 ms.
+// such row or rows are not contiguous (inner > 1). Without it the first
+// pass over each row waits on memory: the fused sparse call on float32
+// 8192x1000 logits took 8.9 ms against 4.9 ms with it (BenchmarkFusedSparse,
+// one thread, AVX-512). Prefetching the whole of a row of 1000 KiB pushed
+// the current row out of L2 (64 rows of 256000 float32 took 19 ms instead
+// of 16 ms), so of a long row only the start is prefetched (chunkPrefetch).
 func nextRow[T Float](x []T, s Shape, pos, positions int) uintptr {
-	if s.Inner != 1 || pos+1 >= positions ||
-		uintptr(s.Classes) > prefetchMaxRowBytes/unsafe.Sizeof(x[0]) {
+	if s.Inner != 1 || pos+1 >= positions {
 		return 0
 	}
 	return rowAddr(x[(pos+1)*s.Classes:])
 }
-
-const prefetchMaxRowBytes = 256 << 10
 
 // Streaming the gradient. A plain store to a line that is not in the cache
 // first reads the line from memory, so writing a gradient much larger than
@@ -203,8 +200,11 @@ const prefetchMaxRowBytes = 256 << 10
 // the last-level cache is better left there, because the caller reads it
 // next: streaming made 8192x1000 (32 MiB) slower.
 const (
-	streamMinBytes    = 64 << 20
-	streamMaxRowBytes = 512 << 10 // the scratch row and the logits row stay in L2
+	streamMinBytes = 64 << 20
+	// The scratch rows of a worker take twice this. On a Zen 5 with 1 MiB of
+	// L2 and 32 MiB of L3, 128 MiB of float32 logits in rows of 1048576
+	// took 10.1-12.2 ms streamed against 13.7-16.1 ms not streamed.
+	streamMaxRowBytes = 4 << 20
 )
 
 // streamMin is streamMinBytes, except in tests that force streaming.

@@ -294,7 +294,7 @@ func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 	}
 	// Without streaming, the gradient pass prefetches the second half of
 	// the next row (the exp pass did the first).
-	pfHalf := pf + uintptr(len(x))*unsafe.Sizeof(x[0])/2
+	pfHalf := pf + uintptr(min(len(x), chunkElements))*unsafe.Sizeof(x[0])/2
 	st := rowSummary{m: float64(m), xy: xy, gap: gap, s: s, logS: logS, rest: rest, split: split}
 	return p.finish(g, e, y, coef, st, pfHalf, w)
 }
@@ -369,9 +369,10 @@ func (p *sparsePlan[T, L]) expSum(e, x []T, y int, m T, pf uintptr,
 		s = sum(0, n, 0, pf)
 		return s, math.Log(s), 0, false
 	}
-	after := pf + uintptr(y+1)*size/2 // rowExpSum prefetches half as fast
+	// where the first piece stops prefetching (see chunkPrefetch)
+	after := pf + uintptr(min(y+1, chunkElements))*size/2
 	if pending != nil {
-		after = pf + uintptr(y+1)*size
+		after = pf + uintptr(min(y+1, chunkElements))*size
 	}
 	rest = sum(0, y, 0, pf) + sum(y+1, n, y, after)
 	sum(y, y+1, n-1, rowAddr(x))

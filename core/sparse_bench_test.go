@@ -34,6 +34,8 @@ var fusedShapes = []struct {
 	{"f64/4096x32000", true, core.Shape{Outer: 4096, Classes: 32000, Inner: 1}},
 	// rows of 1000 KiB: a row and its gradient no longer fit in a 2 MiB L2
 	{"f32/64x256000", false, core.Shape{Outer: 64, Classes: 256000, Inner: 1}},
+	// rows of 4 MiB, longer than L2 on any current CPU
+	{"f32/32x1048576", false, core.Shape{Outer: 32, Classes: 1 << 20, Inner: 1}},
 }
 
 // fusedThreads returns 1 and the default thread count, when that is larger.
