@@ -9,15 +9,26 @@ PREFIX ?= /usr/local
 LIB := python/softmaxce/libsoftmaxce.so
 GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h')
 
+# The extension module of the Python fast path, built next to the library
+# for this Python (pip install builds it through setup.py instead).
+PY_CONFIG = $(shell $(PYTHON) -c 'import sysconfig, numpy; \
+	print(sysconfig.get_config_var("EXT_SUFFIX"), sysconfig.get_paths()["include"], \
+	numpy.get_include())')
+FASTPATH = python/softmaxce/_fastpath$(word 1,$(PY_CONFIG))
+
 .PHONY: all lib demo test test-deps test-go test-c test-python test-large fuzz bench install clean
 
 all: lib
 
-lib: $(LIB)
+lib: $(LIB) $(FASTPATH)
 
 $(LIB): $(GO_SOURCES) go.mod
 	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $@ ./capi
 	rm -f $(@:.so=.h)
+
+$(FASTPATH): python/softmaxce/_fastpath.c capi/softmaxce.h capi/softmaxce_private.h
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -Icapi \
+		-I$(word 2,$(PY_CONFIG)) -I$(word 3,$(PY_CONFIG)) -o $@ $<
 
 demo: lib
 	PYTHONPATH=python $(PYTHON) -m softmaxce demo
@@ -74,4 +85,4 @@ install: lib
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/softmaxce.pc
 
 clean:
-	rm -rf build $(LIB) $(LIB:.so=.h)
+	rm -rf build $(LIB) $(LIB:.so=.h) python/softmaxce/_fastpath*.so

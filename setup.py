@@ -2,10 +2,12 @@
 
 ``pip install .`` (or ``pip wheel .``) runs ``go build -buildmode=c-shared`` on
 ./capi and puts libsoftmaxce.so inside the package, so building needs Go (the
-version in go.mod) and a C compiler for cgo. The wheel that comes out needs
-neither: it carries the compiled library and is tagged for this platform
-(py3-none-<platform>), because the library is native code but does not use
-the Python C API.
+version in go.mod) and a C compiler for cgo. It also compiles the extension
+module softmaxce._fastpath, the C version of the fast path for common calls,
+against numpy's headers. That module is optional: where it does not compile,
+the build goes on and the package runs the same checks in Python. The wheel
+that comes out needs neither Go nor a compiler, and is tagged for this
+Python and platform because of the extension module.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
-from setuptools.dist import Distribution
 from setuptools.errors import ExecError, SetupError
 
 try:
@@ -111,29 +113,49 @@ class BuildPyWithGo(build_py):
         return outputs
 
 
-class BinaryDistribution(Distribution):
-    """Distribution that contains native code, so its wheel is platform-specific."""
+class BuildExtWithNumpy(build_ext):
+    """build_ext that adds numpy's C headers, importing numpy only when run."""
 
-    def has_ext_modules(self) -> bool:
-        return True
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        try:
+            import numpy
+        except ImportError:
+            print(
+                "softmaxce: numpy is not importable while building, so the optional "
+                "extension module softmaxce._fastpath is skipped",
+                flush=True,
+            )
+            self.extensions = []
+            return
+        for extension in self.extensions:
+            extension.include_dirs.append(numpy.get_include())
 
 
 class BdistWheelPlatform(bdist_wheel):
-    """bdist_wheel tagged py3-none-<platform>: native, but any CPython 3 ABI."""
+    """bdist_wheel for a package with native code: never a pure-Python wheel."""
 
     def finalize_options(self) -> None:
         super().finalize_options()
         self.root_is_pure = False
 
-    def get_tag(self) -> tuple[str, str, str]:
-        _, _, platform = super().get_tag()
-        return "py3", "none", platform
 
+FASTPATH = Extension(
+    "softmaxce._fastpath",
+    sources=["python/softmaxce/_fastpath.c"],
+    include_dirs=["capi"],
+    depends=["capi/softmaxce.h", "capi/softmaxce_private.h"],
+    optional=True,
+)
 
 setup(
     version=read_version(),
     long_description=read_readme(),
     long_description_content_type="text/markdown",
-    distclass=BinaryDistribution,
-    cmdclass={"build_py": BuildPyWithGo, "bdist_wheel": BdistWheelPlatform},
+    ext_modules=[FASTPATH],
+    cmdclass={
+        "build_py": BuildPyWithGo,
+        "build_ext": BuildExtWithNumpy,
+        "bdist_wheel": BdistWheelPlatform,
+    },
 )

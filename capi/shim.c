@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "softmaxce.h"
+#include "softmaxce_private.h"
 #include "_cgo_export.h"
 
 static __thread char last_error[1024];
@@ -82,48 +83,7 @@ int sce_sparse_cross_entropy(int dtype, int label_dtype, int64_t outer, int64_t 
                                    (void *)options, loss, loss_len, grad, grad_len);
 }
 
-/*
- * Internal interface of the Python binding (python/softmaxce/_lib.py). It is
- * not declared in softmaxce.h, is not part of the public C interface, and may
- * change in any release. C callers use sce_sparse_cross_entropy.
- *
- * ctypes converts each argument of a call separately. A ctypes call of
- * sce_sparse_cross_entropy with its 18 arguments took about 3 us for an empty
- * problem, and one of this entry point about 0.55 us (timeit, Python 3.11, on
- * a 2-core Xeon VM). The binding packs every argument, the fields of
- * sce_options included, into one buffer with struct.Struct and passes its
- * address as the only argument. Every field is 8 bytes wide (int64_t, a
- * pointer as uint64_t, or double), in native byte order and without padding,
- * so the Python format string is a plain list of "q", "Q" and "d".
- * sce_private_sparse_args_size returns the size, which the binding compares
- * with its format when it loads the library.
- */
-struct sce_private_sparse_args {
-    int64_t dtype;
-    int64_t label_dtype;
-    int64_t outer;
-    int64_t classes;
-    int64_t inner;
-    uint64_t logits;
-    int64_t logits_len;
-    uint64_t labels;
-    int64_t labels_len;
-    uint64_t weight;
-    int64_t weight_len;
-    uint64_t grad_output;
-    int64_t grad_output_len;
-    int64_t reduction;
-    int64_t has_ignore_index;
-    int64_t ignore_index;
-    double label_smoothing;
-    double z_loss;
-    int64_t mean_by;
-    int64_t flags;
-    uint64_t loss;
-    int64_t loss_len;
-    uint64_t grad;
-    int64_t grad_len;
-};
+/* The packed-argument entry point of the Python binding: softmaxce_private.h. */
 
 size_t sce_private_sparse_args_size(void) { return sizeof(struct sce_private_sparse_args); }
 

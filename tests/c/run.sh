@@ -4,9 +4,10 @@
 #   threads   16 threads, 10,000 calls, bit-identical to serial calls
 #   fork      a forked child gets SCE_ERROR_FORKED at once, never a hang
 # then builds them again, with examples/example.c when it exists, under
-# AddressSanitizer and UndefinedBehaviorSanitizer and runs them once more.
-# The sanitizers instrument the C side only; the Go library is not
-# instrumented.
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs them once more,
+# and runs tests/python/test_fastpath.py against the extension module of the
+# Python fast path built with the same sanitizers. The sanitizers instrument
+# the C side only; the Go library is not instrumented.
 #
 # Usage: tests/c/run.sh [--no-asan]
 # Environment: CC (default cc), GO (default go), BUILD_DIR (default
@@ -68,5 +69,28 @@ if [[ $ASAN == 1 ]]; then
     export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
     build_and_run "-asan" -fsanitize=address,undefined -fno-omit-frame-pointer \
         -fno-sanitize-recover=all
+
+    # The extension module of the Python fast path, built with the same
+    # sanitizers into a copy of the package, against the tests that feed it
+    # every kind of argument. Python itself is not instrumented, so the
+    # sanitizer runtimes are preloaded and leak checking is off.
+    PYTHON=${PYTHON:-python3}
+    PACKAGE_COPY=$BUILD_DIR/python-asan
+    rm -rf "$PACKAGE_COPY"
+    mkdir -p "$PACKAGE_COPY"
+    cp -r "$LIB_DIR" "$PACKAGE_COPY/"
+    rm -f "$PACKAGE_COPY"/softmaxce/_fastpath*.so
+    read -r SUFFIX PY_INCLUDE NUMPY_INCLUDE < <("$PYTHON" -c 'import sysconfig, numpy
+print(sysconfig.get_config_var("EXT_SUFFIX"), sysconfig.get_paths()["include"],
+      numpy.get_include())')
+    "$CC" -O1 -g -Wall -Wextra -Werror -shared -fPIC -fsanitize=address,undefined \
+        -fno-omit-frame-pointer -fno-sanitize-recover=all -Icapi -I"$PY_INCLUDE" \
+        -I"$NUMPY_INCLUDE" -o "$PACKAGE_COPY/softmaxce/_fastpath$SUFFIX" \
+        python/softmaxce/_fastpath.c
+    echo "run.sh: _fastpath$SUFFIX under the sanitizers"
+    LD_PRELOAD="$("$CC" -print-file-name=libasan.so) $("$CC" -print-file-name=libubsan.so)" \
+        ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 PYTHONPATH="$PACKAGE_COPY" \
+        SOFTMAXCE_REQUIRE_EXTENSION=1 \
+        "$PYTHON" -m pytest -q -p no:cacheprovider tests/python/test_fastpath.py
 fi
 echo "run.sh: all C tests passed"

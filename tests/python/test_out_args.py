@@ -461,6 +461,17 @@ def test_softmax_out_partial_overlap_rejected() -> None:
 # ---- Fast path and general path ----------------------------------------------
 
 
+@pytest.fixture(params=["extension", "python"])
+def fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the C fast path, then with its Python version."""
+    if request.param == "python":
+        monkeypatch.setattr(_sparse, "_fast_torch", _sparse._fast_torch_python)
+    elif _lib.FASTPATH is None:
+        pytest.skip("the extension module softmaxce._fastpath was not built")
+    return request.param
+
+
+@pytest.mark.usefixtures("fast_path")
 def test_common_call_takes_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     def general_path(*args: object, **kwargs: object) -> None:
         raise AssertionError("the common call took the general path")
@@ -476,6 +487,7 @@ def test_common_call_takes_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.usefixtures("fast_path")
 def test_fast_and_general_paths_agree(dtype: Any, reduction: str) -> None:
     logits, labels = problem(dtype, n=64, c=33)
     labels[labels == -100] = 3
@@ -496,6 +508,7 @@ def test_fast_and_general_paths_agree(dtype: Any, reduction: str) -> None:
     assert_same_bits(fast[1], general[1])
 
 
+@pytest.mark.usefixtures("fast_path")
 def test_fast_and_general_label_errors_agree() -> None:
     logits, labels = problem()
     labels[2] = C
@@ -511,6 +524,7 @@ def test_fast_and_general_label_errors_agree() -> None:
     ("option", "value"),
     [("label_smoothing", 1.5), ("z_loss", -1.0), ("reduction", "avg")],
 )
+@pytest.mark.usefixtures("fast_path")
 def test_fast_and_general_option_errors_agree(option: str, value: object) -> None:
     logits, labels = problem()
     with pytest.raises(softmaxce.InvalidArgumentError) as fast:
@@ -726,6 +740,7 @@ def test_data_address_of_unaligned_array() -> None:
     assert _lib.data_address(unaligned) == want
 
 
+@pytest.mark.usefixtures("fast_path")
 def test_fast_path_refuses_unaligned_grad_out() -> None:
     logits, labels = problem(np.float32)
     raw = np.zeros(4 * N * C + 1, dtype=np.uint8)
