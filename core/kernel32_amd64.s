@@ -198,7 +198,8 @@ TEXT ·expSumStreamAVX512F32(SB), NOSPLIT, $0-132
 	VBROADCASTSS m+48(FP), Z16
 	EXP32Z_CONSTS
 
-	// Streamed stores: plain ones up to the first 64-byte boundary of sdst.
+	// Streamed stores: one element at a time up to the first 64-byte
+	// boundary of sdst.
 	MOVQ    sdst_base+80(FP), BX
 	MOVQ    sdst_len+88(FP), R10
 	MOVQ    ssrc_base+104(FP), R13
@@ -211,12 +212,20 @@ TEXT ·expSumStreamAVX512F32(SB), NOSPLIT, $0-132
 	SHRQ    $2, R11
 	CMPQ    R11, R10
 	CMOVQGT R10, R11
-	KMOVW   (R9)(R11*2), K6
-	VMOVUPS.Z (BX)(R13*1), K6, Z30
-	VMULPS  Z29, Z30, Z30
-	VMOVUPS Z30, K6, (BX)
-	LEAQ    (BX)(R11*4), BX
 	SUBQ    R11, R10
+
+es512_head:
+	TESTQ   R11, R11
+	JZ      es512_head_done
+	VMOVSS  (BX)(R13*1), X30
+	VMULSS  X29, X30, X30
+	VMOVD   X30, R12
+	MOVNTIL R12, (BX)
+	ADDQ    $4, BX
+	DECQ    R11
+	JMP     es512_head
+
+es512_head_done:
 
 	MOVQ    pf+64(FP), R12
 	VPXORD  Z0, Z0, Z0
@@ -309,7 +318,7 @@ es512_tail_loop:
 	JMP     es512_tail_loop
 
 es512_done:
-	// The streamed stores left: whole vectors, then a masked plain store.
+	// The streamed stores left: whole vectors, then one element at a time.
 	CMPQ R10, $16
 	JB   es512_last
 	VMULPS   (BX)(R13*1), Z29, Z30
@@ -319,11 +328,17 @@ es512_done:
 	JMP  es512_done
 
 es512_last:
-	SFENCE
-	KMOVW   (R9)(R10*2), K6
-	VMOVUPS.Z (BX)(R13*1), K6, Z30
-	VMULPS  Z29, Z30, Z30
-	VMOVUPS Z30, K6, (BX)
+	TESTQ   R10, R10
+	JZ      es512_fence
+	VMOVSS  (BX)(R13*1), X30
+	VMULSS  X29, X30, X30
+	VMOVD   X30, R11
+	MOVNTIL R11, (BX)
+	ADDQ    $4, BX
+	DECQ    R10
+	JMP     es512_last
+
+es512_fence:
 	VZEROUPPER
 	RET
 
@@ -449,7 +464,8 @@ TEXT ·expSumStreamAVX2F32(SB), NOSPLIT, $0-132
 	VMOVUPS      C32_MAGIC(R8), Y6
 	VMOVUPS      C32_ONE(R8), Y7
 
-	// Streamed stores: plain ones up to the first 32-byte boundary of sdst.
+	// Streamed stores: one element at a time up to the first 32-byte
+	// boundary of sdst.
 	MOVQ       sdst_base+80(FP), BX
 	MOVQ       sdst_len+88(FP), R10
 	MOVQ       ssrc_base+104(FP), R13
@@ -461,16 +477,20 @@ TEXT ·expSumStreamAVX2F32(SB), NOSPLIT, $0-132
 	SHRQ       $2, R11
 	CMPQ       R11, R10
 	CMOVQGT    R10, R11
-	MOVQ       $8, AX
-	SUBQ       R11, AX
-	VMOVUPS    (R9)(AX*4), Y1
-	VMASKMOVPS (BX)(R13*1), Y1, Y0
-	VBROADCASTSS a+128(FP), Y2
-	VMULPS     Y2, Y0, Y0
-	VMASKMOVPS Y0, Y1, (BX)
-	LEAQ       (BX)(R11*4), BX
 	SUBQ       R11, R10
-	MOVQ       acc+56(FP), AX
+
+es2_head:
+	TESTQ   R11, R11
+	JZ      es2_head_done
+	VMOVSS  (BX)(R13*1), X0
+	VMULSS  a+128(FP), X0, X0
+	VMOVD   X0, R12
+	MOVNTIL R12, (BX)
+	ADDQ    $4, BX
+	DECQ    R11
+	JMP     es2_head
+
+es2_head_done:
 
 	MOVQ    pf+64(FP), R12
 	VXORPS  Y8, Y8, Y8
@@ -548,7 +568,7 @@ es2_tail:
 	VMOVUPS Y15, 224(AX)
 	LEAQ    ·tailMaskAVX2F32(SB), R9
 
-	// The streamed stores left: whole vectors, then a masked plain store.
+	// The streamed stores left: whole vectors, then one element at a time.
 es2_stream_rest:
 	CMPQ R10, $8
 	JB   es2_stream_last
@@ -560,14 +580,15 @@ es2_stream_rest:
 	JMP  es2_stream_rest
 
 es2_stream_last:
-	SFENCE
-	MOVQ       $8, R11
-	SUBQ       R10, R11
-	VMOVUPS    (R9)(R11*4), Y1
-	VMASKMOVPS (BX)(R13*1), Y1, Y0
-	VBROADCASTSS a+128(FP), Y2
-	VMULPS     Y2, Y0, Y0
-	VMASKMOVPS Y0, Y1, (BX)
+	TESTQ   R10, R10
+	JZ      es2_tail_loop
+	VMOVSS  (BX)(R13*1), X0
+	VMULSS  a+128(FP), X0, X0
+	VMOVD   X0, R11
+	MOVNTIL R11, (BX)
+	ADDQ    $4, BX
+	DECQ    R10
+	JMP     es2_stream_last
 
 es2_tail_loop:
 	TESTQ      CX, CX
@@ -715,21 +736,29 @@ TEXT ·scaleAVX512F32(SB), NOSPLIT, $0-65
 	CMPB stream+64(FP), $0
 	JEQ  scale512_loop
 
-	// Streaming: plain stores up to the first 64-byte boundary of dst, then
-	// whole lines with non-temporal stores.
+	// Streaming: one element at a time up to the first 64-byte boundary
+	// of dst, then non-temporal stores of whole vectors. Only streamed stores
+	// reach dst, because a plain store to a line being streamed out would
+	// read the line back from memory first.
 	MOVQ    DI, R10
 	NEGQ    R10
 	ANDQ    $63, R10
 	SHRQ    $2, R10
 	CMPQ    R10, CX
 	CMOVQGT CX, R10
-	KMOVW   (R9)(R10*2), K1
-	VMOVUPS.Z (SI), K1, Z0
-	VMULPS  Z16, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
-	LEAQ    (SI)(R10*4), SI
-	LEAQ    (DI)(R10*4), DI
 	SUBQ    R10, CX
+
+scale512_stream_head:
+	TESTQ   R10, R10
+	JZ      scale512_stream_loop
+	VMOVSS  (SI), X0
+	VMULSS  X16, X0, X0
+	VMOVD   X0, R11
+	MOVNTIL R11, (DI)
+	ADDQ    $4, SI
+	ADDQ    $4, DI
+	DECQ    R10
+	JMP     scale512_stream_head
 
 scale512_stream_loop:
 	CMPQ CX, $64
@@ -751,8 +780,26 @@ scale512_stream_loop:
 	JMP  scale512_stream_loop
 
 scale512_stream_done:
-	SFENCE
-	JMP scale512_tail
+	CMPQ CX, $16
+	JB   scale512_stream_last
+	VMULPS  (SI), Z16, Z0
+	VMOVNTPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  scale512_stream_done
+
+scale512_stream_last:
+	TESTQ   CX, CX
+	JZ      scale512_done
+	VMOVSS  (SI), X0
+	VMULSS  X16, X0, X0
+	VMOVD   X0, R11
+	MOVNTIL R11, (DI)
+	ADDQ    $4, SI
+	ADDQ    $4, DI
+	DECQ    CX
+	JMP     scale512_stream_last
 
 scale512_loop:
 	CMPQ CX, $64
@@ -803,23 +850,29 @@ TEXT ·scaleAVX2F32(SB), NOSPLIT, $0-65
 	CMPB stream+64(FP), $0
 	JEQ  scale2_loop
 
-	// Streaming: plain stores up to the first 32-byte boundary of dst, then
-	// non-temporal stores.
-	MOVQ       DI, R10
-	NEGQ       R10
-	ANDQ       $31, R10
-	SHRQ       $2, R10
-	CMPQ       R10, CX
-	CMOVQGT    CX, R10
-	MOVQ       $8, R11
-	SUBQ       R10, R11
-	VMOVUPS    (R9)(R11*4), Y6
-	VMASKMOVPS (SI), Y6, Y0
-	VMULPS     Y7, Y0, Y0
-	VMASKMOVPS Y0, Y6, (DI)
-	LEAQ       (SI)(R10*4), SI
-	LEAQ       (DI)(R10*4), DI
-	SUBQ       R10, CX
+	// Streaming: one element at a time up to the first 32-byte boundary
+	// of dst, then non-temporal stores of whole vectors. Only streamed stores
+	// reach dst, because a plain store to a line being streamed out would
+	// read the line back from memory first.
+	MOVQ    DI, R10
+	NEGQ    R10
+	ANDQ    $31, R10
+	SHRQ    $2, R10
+	CMPQ    R10, CX
+	CMOVQGT CX, R10
+	SUBQ    R10, CX
+
+scale2_stream_head:
+	TESTQ   R10, R10
+	JZ      scale2_stream_loop
+	VMOVSS  (SI), X0
+	VMULSS  X7, X0, X0
+	VMOVD   X0, R11
+	MOVNTIL R11, (DI)
+	ADDQ    $4, SI
+	ADDQ    $4, DI
+	DECQ    R10
+	JMP     scale2_stream_head
 
 scale2_stream_loop:
 	CMPQ CX, $32
@@ -840,8 +893,26 @@ scale2_stream_loop:
 	JMP  scale2_stream_loop
 
 scale2_stream_done:
-	SFENCE
-	JMP scale2_tail
+	CMPQ CX, $8
+	JB   scale2_stream_last
+	VMULPS  (SI), Y7, Y0
+	VMOVNTPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  scale2_stream_done
+
+scale2_stream_last:
+	TESTQ   CX, CX
+	JZ      scale2_done
+	VMOVSS  (SI), X0
+	VMULSS  X7, X0, X0
+	VMOVD   X0, R11
+	MOVNTIL R11, (DI)
+	ADDQ    $4, SI
+	ADDQ    $4, DI
+	DECQ    CX
+	JMP     scale2_stream_last
 
 scale2_loop:
 	CMPQ CX, $32
@@ -930,4 +1001,21 @@ TEXT ·combineAVX2F32(SB), NOSPLIT, $0-12
 	VADDSS       X1, X0, X0
 	VMOVSS       X0, ret+8(FP)
 	VZEROUPPER
+	RET
+
+// func storeNTF32(p *float32, v float32)
+//
+// storeNTF32 stores v at p with a non-temporal store.
+TEXT ·storeNTF32(SB), NOSPLIT, $0-12
+	MOVQ    p+0(FP), AX
+	MOVL    v+8(FP), BX
+	MOVNTIL BX, (AX)
+	RET
+
+// func storeFence()
+//
+// storeFence makes the non-temporal stores of this thread visible to the
+// others before any later store.
+TEXT ·storeFence(SB), NOSPLIT, $0-0
+	SFENCE
 	RET

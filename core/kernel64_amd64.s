@@ -208,7 +208,8 @@ TEXT ·expSumStreamAVX512F64(SB), NOSPLIT, $0-136
 	VBROADCASTSD m+48(FP), Z16
 	EXP64Z_CONSTS
 
-	// Streamed stores: plain ones up to the first 64-byte boundary of sdst.
+	// Streamed stores: one element at a time up to the first 64-byte
+	// boundary of sdst.
 	MOVQ    sdst_base+80(FP), BX
 	MOVQ    sdst_len+88(FP), R10
 	MOVQ    ssrc_base+104(FP), R13
@@ -220,12 +221,20 @@ TEXT ·expSumStreamAVX512F64(SB), NOSPLIT, $0-136
 	SHRQ    $3, R11
 	CMPQ    R11, R10
 	CMOVQGT R10, R11
-	KMOVW   (R9)(R11*2), K6
-	VMOVUPD.Z (BX)(R13*1), K6, Z4
-	VMULPD.BCST a+128(FP), Z4, Z4
-	VMOVUPD Z4, K6, (BX)
-	LEAQ    (BX)(R11*8), BX
 	SUBQ    R11, R10
+
+es512_head:
+	TESTQ   R11, R11
+	JZ      es512_head_done
+	VMOVSD  (BX)(R13*1), X4
+	VMULSD  a+128(FP), X4, X4
+	VMOVQ   X4, R12
+	MOVNTIQ R12, (BX)
+	ADDQ    $8, BX
+	DECQ    R11
+	JMP     es512_head
+
+es512_head_done:
 
 	MOVQ    pf+64(FP), R12
 	VPXORD  Z0, Z0, Z0
@@ -322,7 +331,7 @@ es512_tail_loop:
 	JMP     es512_tail_loop
 
 es512_done:
-	// The streamed stores left: whole vectors, then a masked plain store.
+	// The streamed stores left: whole vectors, then one element at a time.
 	CMPQ R10, $8
 	JB   es512_last
 	VMOVUPD (BX)(R13*1), Z4
@@ -333,11 +342,17 @@ es512_done:
 	JMP  es512_done
 
 es512_last:
-	SFENCE
-	KMOVW   (R9)(R10*2), K6
-	VMOVUPD.Z (BX)(R13*1), K6, Z4
-	VMULPD.BCST a+128(FP), Z4, Z4
-	VMOVUPD Z4, K6, (BX)
+	TESTQ   R10, R10
+	JZ      es512_return
+	VMOVSD  (BX)(R13*1), X4
+	VMULSD  a+128(FP), X4, X4
+	VMOVQ   X4, R11
+	MOVNTIQ R11, (BX)
+	ADDQ    $8, BX
+	DECQ    R10
+	JMP     es512_last
+
+es512_return:
 	VZEROUPPER
 	RET
 
@@ -463,7 +478,8 @@ TEXT ·expSumStreamAVX2F64(SB), NOSPLIT, $0-136
 	VMOVUPD      C64_MAGIC(R8), Y6
 	VMOVUPD      C64_ONE(R8), Y7
 
-	// Streamed stores: plain ones up to the first 32-byte boundary of sdst.
+	// Streamed stores: one element at a time up to the first 32-byte
+	// boundary of sdst.
 	MOVQ       sdst_base+80(FP), BX
 	MOVQ       sdst_len+88(FP), R10
 	MOVQ       ssrc_base+104(FP), R13
@@ -475,16 +491,20 @@ TEXT ·expSumStreamAVX2F64(SB), NOSPLIT, $0-136
 	SHRQ       $3, R11
 	CMPQ       R11, R10
 	CMOVQGT    R10, R11
-	MOVQ       $4, AX
-	SUBQ       R11, AX
-	VMOVUPS    (R9)(AX*8), Y1
-	VMASKMOVPD (BX)(R13*1), Y1, Y0
-	VBROADCASTSD a+128(FP), Y2
-	VMULPD     Y2, Y0, Y0
-	VMASKMOVPD Y0, Y1, (BX)
-	LEAQ       (BX)(R11*8), BX
 	SUBQ       R11, R10
-	MOVQ       acc+56(FP), AX
+
+es2_head:
+	TESTQ   R11, R11
+	JZ      es2_head_done
+	VMOVSD  (BX)(R13*1), X0
+	VMULSD  a+128(FP), X0, X0
+	VMOVQ   X0, R12
+	MOVNTIQ R12, (BX)
+	ADDQ    $8, BX
+	DECQ    R11
+	JMP     es2_head
+
+es2_head_done:
 
 	MOVQ    pf+64(FP), R12
 	VXORPD  Y8, Y8, Y8
@@ -562,7 +582,7 @@ es2_tail:
 	VMOVUPD Y15, 224(AX)
 	LEAQ    ·tailMaskAVX2F64(SB), R9
 
-	// The streamed stores left: whole vectors, then a masked plain store.
+	// The streamed stores left: whole vectors, then one element at a time.
 es2_stream_rest:
 	CMPQ R10, $4
 	JB   es2_stream_last
@@ -574,14 +594,15 @@ es2_stream_rest:
 	JMP  es2_stream_rest
 
 es2_stream_last:
-	SFENCE
-	MOVQ       $4, R11
-	SUBQ       R10, R11
-	VMOVUPS    (R9)(R11*8), Y1
-	VMASKMOVPD (BX)(R13*1), Y1, Y0
-	VBROADCASTSD a+128(FP), Y2
-	VMULPD     Y2, Y0, Y0
-	VMASKMOVPD Y0, Y1, (BX)
+	TESTQ   R10, R10
+	JZ      es2_tail_loop
+	VMOVSD  (BX)(R13*1), X0
+	VMULSD  a+128(FP), X0, X0
+	VMOVQ   X0, R11
+	MOVNTIQ R11, (BX)
+	ADDQ    $8, BX
+	DECQ    R10
+	JMP     es2_stream_last
 
 es2_tail_loop:
 	TESTQ      CX, CX
@@ -724,21 +745,29 @@ TEXT ·scaleAVX512F64(SB), NOSPLIT, $0-65
 	CMPB stream+64(FP), $0
 	JEQ  scale512_loop
 
-	// Streaming: plain stores up to the first 64-byte boundary of dst, then
-	// whole lines with non-temporal stores.
+	// Streaming: one element at a time up to the first 64-byte boundary
+	// of dst, then non-temporal stores of whole vectors. Only streamed stores
+	// reach dst, because a plain store to a line being streamed out would
+	// read the line back from memory first.
 	MOVQ    DI, R10
 	NEGQ    R10
 	ANDQ    $63, R10
 	SHRQ    $3, R10
 	CMPQ    R10, CX
 	CMOVQGT CX, R10
-	KMOVW   (R9)(R10*2), K1
-	VMOVUPD.Z (SI), K1, Z0
-	VMULPD  Z16, Z0, Z0
-	VMOVUPD Z0, K1, (DI)
-	LEAQ    (SI)(R10*8), SI
-	LEAQ    (DI)(R10*8), DI
 	SUBQ    R10, CX
+
+scale512_stream_head:
+	TESTQ   R10, R10
+	JZ      scale512_stream_loop
+	VMOVSD  (SI), X0
+	VMULSD  X16, X0, X0
+	VMOVQ   X0, R11
+	MOVNTIQ R11, (DI)
+	ADDQ    $8, SI
+	ADDQ    $8, DI
+	DECQ    R10
+	JMP     scale512_stream_head
 
 scale512_stream_loop:
 	CMPQ CX, $32
@@ -760,8 +789,26 @@ scale512_stream_loop:
 	JMP  scale512_stream_loop
 
 scale512_stream_done:
-	SFENCE
-	JMP scale512_tail
+	CMPQ CX, $8
+	JB   scale512_stream_last
+	VMULPD  (SI), Z16, Z0
+	VMOVNTPD Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $8, CX
+	JMP  scale512_stream_done
+
+scale512_stream_last:
+	TESTQ   CX, CX
+	JZ      scale512_done
+	VMOVSD  (SI), X0
+	VMULSD  X16, X0, X0
+	VMOVQ   X0, R11
+	MOVNTIQ R11, (DI)
+	ADDQ    $8, SI
+	ADDQ    $8, DI
+	DECQ    CX
+	JMP     scale512_stream_last
 
 scale512_loop:
 	CMPQ CX, $32
@@ -812,23 +859,29 @@ TEXT ·scaleAVX2F64(SB), NOSPLIT, $0-65
 	CMPB stream+64(FP), $0
 	JEQ  scale2_loop
 
-	// Streaming: plain stores up to the first 32-byte boundary of dst, then
-	// non-temporal stores.
-	MOVQ       DI, R10
-	NEGQ       R10
-	ANDQ       $31, R10
-	SHRQ       $3, R10
-	CMPQ       R10, CX
-	CMOVQGT    CX, R10
-	MOVQ       $4, R11
-	SUBQ       R10, R11
-	VMOVUPS    (R9)(R11*8), Y6
-	VMASKMOVPD (SI), Y6, Y0
-	VMULPD     Y7, Y0, Y0
-	VMASKMOVPD Y0, Y6, (DI)
-	LEAQ       (SI)(R10*8), SI
-	LEAQ       (DI)(R10*8), DI
-	SUBQ       R10, CX
+	// Streaming: one element at a time up to the first 32-byte boundary
+	// of dst, then non-temporal stores of whole vectors. Only streamed stores
+	// reach dst, because a plain store to a line being streamed out would
+	// read the line back from memory first.
+	MOVQ    DI, R10
+	NEGQ    R10
+	ANDQ    $31, R10
+	SHRQ    $3, R10
+	CMPQ    R10, CX
+	CMOVQGT CX, R10
+	SUBQ    R10, CX
+
+scale2_stream_head:
+	TESTQ   R10, R10
+	JZ      scale2_stream_loop
+	VMOVSD  (SI), X0
+	VMULSD  X7, X0, X0
+	VMOVQ   X0, R11
+	MOVNTIQ R11, (DI)
+	ADDQ    $8, SI
+	ADDQ    $8, DI
+	DECQ    R10
+	JMP     scale2_stream_head
 
 scale2_stream_loop:
 	CMPQ CX, $16
@@ -849,8 +902,26 @@ scale2_stream_loop:
 	JMP  scale2_stream_loop
 
 scale2_stream_done:
-	SFENCE
-	JMP scale2_tail
+	CMPQ CX, $4
+	JB   scale2_stream_last
+	VMULPD  (SI), Y7, Y0
+	VMOVNTPD Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP  scale2_stream_done
+
+scale2_stream_last:
+	TESTQ   CX, CX
+	JZ      scale2_done
+	VMOVSD  (SI), X0
+	VMULSD  X7, X0, X0
+	VMOVQ   X0, R11
+	MOVNTIQ R11, (DI)
+	ADDQ    $8, SI
+	ADDQ    $8, DI
+	DECQ    CX
+	JMP     scale2_stream_last
 
 scale2_loop:
 	CMPQ CX, $16
@@ -934,4 +1005,13 @@ TEXT ·combineAVX2F64(SB), NOSPLIT, $0-16
 	VADDSD       X1, X0, X0
 	VMOVSD       X0, ret+8(FP)
 	VZEROUPPER
+	RET
+
+// func storeNTF64(p *float64, v float64)
+//
+// storeNTF64 stores v at p with a non-temporal store.
+TEXT ·storeNTF64(SB), NOSPLIT, $0-16
+	MOVQ    p+0(FP), AX
+	MOVQ    v+8(FP), BX
+	MOVNTIQ BX, (AX)
 	RET

@@ -222,3 +222,27 @@ func expSumStreamAVX2F32(dst, x []float32, m float32, acc *[partials32]float32, 
 //go:noescape
 func expSumStreamAVX2F64(dst, x []float64, m float64, acc *[partials64]float64, pf uintptr,
 	fresh bool, sdst, ssrc []float64, a float64)
+
+//go:noescape
+func storeNTF32(p *float32, v float32)
+
+//go:noescape
+func storeNTF64(p *float64, v float64)
+
+func storeFence()
+
+// storeStreamed stores v in g[i], with a non-temporal store where the vector
+// kernels stream the rest of g: a plain store to a line just streamed out
+// would read the line back from memory first.
+func storeStreamed[T Float](g []T, i int, v T) {
+	if activeKernel == kernelGo {
+		g[i] = v
+		return
+	}
+	switch gs := any(g).(type) {
+	case []float32:
+		storeNTF32(&gs[i], float32(v))
+	case []float64:
+		storeNTF64(&gs[i], float64(v))
+	}
+}

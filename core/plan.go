@@ -196,19 +196,35 @@ func nextRow[T Float](x []T, s Shape, pos, positions int) uintptr {
 // be written just once. So the exponentials go to a scratch row, which stays
 // in L2, and the gradient pass reads them from there and streams the result
 // out. On float32 4096x32000 logits that took the fused call from 130 ms to
-// 93 ms (BenchmarkFusedSparse, one thread, AVX-512). A gradient that fits in
-// the last-level cache is better left there, because the caller reads it
-// next: streaming made 8192x1000 (32 MiB) slower.
+// 93 ms (BenchmarkFusedSparse, one thread, AVX-512, 2-core Xeon).
+//
+// A gradient that fits in the last-level cache is better left there,
+// because the caller reads it next, so the threshold is half that cache,
+// and at most 64 MiB. On the Xeon, with 260 MiB of L3, streaming made
+// 8192x1000 float32 (32 MiB) slower. On a Zen 5 with 32 MiB of L3 it made
+// that shape faster, 2.7 ms against 3.1 ms, and 4096x2000 2.0 ms against
+// 3.0 ms.
 const (
-	streamMinBytes = 64 << 20
-	// The scratch rows of a worker take twice this. On a Zen 5 with 1 MiB of
-	// L2 and 32 MiB of L3, 128 MiB of float32 logits in rows of 1048576
-	// took 10.1-12.2 ms streamed against 13.7-16.1 ms not streamed.
+	streamMaxBytes = 64 << 20
+	// The scratch rows of a worker take twice this. On the Zen 5, 128 MiB of
+	// float32 logits in rows of 1048576 took 10.1-12.2 ms streamed against
+	// 13.7-16.1 ms not streamed.
 	streamMaxRowBytes = 4 << 20
 )
 
-// streamMin is streamMinBytes, except in tests that force streaming.
-var streamMin uintptr = streamMinBytes
+// streamMin is the smallest gradient, in bytes, that is streamed: the
+// smaller of streamMaxBytes and half the last-level cache. Tests that force
+// streaming set it to 0.
+var streamMin = streamThreshold(lastLevelCacheBytes())
+
+// streamThreshold returns the streamMin for a last-level cache of llc bytes,
+// or for an unknown one when llc is 0.
+func streamThreshold(llc uintptr) uintptr {
+	if llc == 0 {
+		return streamMaxBytes
+	}
+	return min(streamMaxBytes, llc/2)
+}
 
 // streamGradient reports whether the gradient of a call is streamed: it is
 // large, not written over the logits, rows are contiguous and not too long,

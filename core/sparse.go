@@ -2,6 +2,7 @@ package core
 
 import (
 	"math"
+	"runtime"
 	"unsafe"
 )
 
@@ -165,6 +166,11 @@ func (p *sparsePlan[T, L]) run() {
 func (p *sparsePlan[T, L]) blocks(first, last, step int, sums []float64) {
 	var w sparseWorker[T]
 	c := p.shape.Classes
+	if p.stream {
+		// Streamed stores wait in this thread's write-combining buffers until
+		// the fence at the end, so the goroutine stays on its thread till then.
+		runtime.LockOSThread()
+	}
 	switch {
 	case p.stream:
 		w.scratch = getScratch[T](2 * c)
@@ -185,6 +191,10 @@ func (p *sparsePlan[T, L]) blocks(first, last, step int, sums []float64) {
 	}
 	if w.hasPending {
 		w.pending.write()
+	}
+	if p.stream {
+		storeFence()
+		runtime.UnlockOSThread()
 	}
 	if w.scratch != nil {
 		putScratch(w.scratch)
@@ -224,7 +234,7 @@ type pendingRow[T Float] struct {
 // write writes the row by itself.
 func (r *pendingRow[T]) write() {
 	rowScale(r.g, r.e, r.f, rowAddr(r.e), true)
-	r.g[r.y] = r.gy
+	storeStreamed(r.g, r.y, r.gy)
 }
 
 // block processes positions [lo, hi) and returns the sum of their losses.
@@ -289,7 +299,7 @@ func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 	}
 	s, logS, rest, split := p.expSum(e, x, y, m, pf, pending)
 	if pending != nil {
-		pending.g[pending.y] = pending.gy
+		storeStreamed(pending.g, pending.y, pending.gy)
 		w.hasPending = false
 	}
 	// Without streaming, the gradient pass prefetches the second half of
