@@ -33,6 +33,7 @@ from ._errors import (
     InvalidDtypeError,
     InvalidShapeError,
     LabelOutOfRangeError,
+    int_text,
 )
 
 _FLOAT32 = np.dtype(np.float32)
@@ -40,6 +41,8 @@ _FLOAT64 = np.dtype(np.float64)
 _INT32 = np.dtype(np.int32)
 _INT64 = np.dtype(np.int64)
 _INT64_MAX = np.iinfo(np.int64).max
+# The smallest int that float() rounds to infinity, and so refuses to convert.
+_FLOAT64_LIMIT = 2**1024 - 2**970
 _INT64_MIN = np.iinfo(np.int64).min
 
 # Label dtypes widened to int64 without loss.
@@ -217,7 +220,7 @@ def as_int64(value: object, name: str) -> int:
     if not _INT64_MIN <= number <= _INT64_MAX:
         raise InvalidArgumentError(
             f"{name} must fit in a signed 64-bit integer [{_INT64_MIN}, "
-            f"{_INT64_MAX}], got {number}"
+            f"{_INT64_MAX}], got {int_text(number)}"
         )
     return number
 
@@ -229,7 +232,14 @@ def as_float_scalar(value: object, name: str) -> float:
     ------
     InvalidDtypeError
         If `value` is not a real number (a string, a complex or an array).
+    InvalidArgumentError
+        If `value` is an int beyond the float64 range.
     """
+    if type(value) is int and not -_FLOAT64_LIMIT < value < _FLOAT64_LIMIT:
+        raise InvalidArgumentError(
+            f"{name} must be a finite float64 value, got {int_text(value)}, "
+            "beyond the float64 range"
+        )
     if type(value) in (float, int):
         return float(value)
     if isinstance(value, (str, bytes, complex, np.complexfloating)) or np.ndim(value):
@@ -273,7 +283,8 @@ def normalize_axis(axis: object, ndim: int, name: str = "axis") -> int:
         ) from None
     if not -ndim <= index < ndim:
         raise InvalidArgumentError(
-            f"{name} {index} is out of bounds for an array of {ndim} dimensions; "
+            f"{name} {int_text(index)} is out of bounds for an array of {ndim} "
+            "dimensions; "
             f"valid values are {-ndim} to {ndim - 1}"
         )
     return index % ndim

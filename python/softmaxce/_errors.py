@@ -61,3 +61,21 @@ class ForkedProcessError(SoftmaxCEError, RuntimeError):
 
 class InternalError(SoftmaxCEError, RuntimeError):
     """Error for a failure that indicates a bug in softmaxce itself."""
+
+
+def int_text(value: int) -> str:
+    """Return `value` in decimal for a message, or its size if it is huge.
+
+    Python refuses to convert an int of more than 4300 digits to a string (by
+    default), so a message that formatted such a value would raise
+    ValueError in place of the intended error.
+
+    >>> int_text(-42)
+    '-42'
+    >>> int_text(10**5000)
+    'an int of 16610 bits'
+    """
+    if value.bit_length() <= 256:
+        return str(value)
+    sign = "a negative" if value < 0 else "an"
+    return f"{sign} int of {value.bit_length()} bits"

@@ -31,6 +31,7 @@ from ._errors import (
     InvalidShapeError,
     LabelOutOfRangeError,
     SoftmaxCEError,
+    int_text,
 )
 
 LIBRARY_ENV_VAR = "SOFTMAXCE_LIBRARY"
@@ -586,8 +587,8 @@ def set_num_threads(n: int) -> None:
     if not -(2**31) <= count < 2**31:
         # ctypes would truncate this to a C int without an error.
         raise InvalidArgumentError(
-            f"number of threads {count} does not fit in a C int; valid values "
-            "are 1 to 1024, or 0 to restore the default"
+            f"number of threads {int_text(count)} does not fit in a C int; valid "
+            "values are 1 to 1024, or 0 to restore the default"
         )
     _set_num_threads(count)
 

@@ -985,3 +985,53 @@ def test_unbatched_input_target_forms(target: Any) -> None:
     want = softmaxce.cross_entropy(inputs["logits"][1:2], [2], reduction="none")
     assert np.shape(got) == ()
     assert_bitwise_equal(np.asarray(got), want[0])
+
+
+# ---- Integers beyond every range ----------------------------------------------
+# Python formats an int of more than 4300 digits only on request, and float()
+# refuses an int beyond the float64 range. Errors about such values must still
+# be the library's errors, naming the argument.
+
+HUGE = 10**5000
+
+
+@pytest.mark.parametrize(
+    "value",
+    [HUGE, -HUGE, 10**400, 2**1024 - 2**970],
+    ids=["1e5000", "-1e5000", "1e400", "float64-limit"],
+)
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("ignore_index", lambda x, y, v: softmaxce.cross_entropy(x, y, ignore_index=v)),
+        (
+            "label_smoothing",
+            lambda x, y, v: softmaxce.cross_entropy(x, y, label_smoothing=v),
+        ),
+        ("z_loss", lambda x, y, v: softmaxce.cross_entropy_with_grad(x, y, z_loss=v)),
+        ("axis", lambda x, y, v: softmaxce.softmax(x, axis=v)),
+        ("axis", lambda x, y, v: softmaxce.log_softmax(x, axis=v)),
+        ("number of threads", lambda x, y, v: softmaxce.set_num_threads(v)),
+    ],
+)
+def test_huge_int_argument_rejected(name: str, call: Callable, value: int) -> None:
+    x = np.zeros((N, C), np.float32)
+    y = np.zeros(N, np.int64)
+    before = x.tobytes()
+    threads = softmaxce.get_num_threads()
+    with pytest.raises(softmaxce.InvalidArgumentError) as error:
+        call(x, y, value)
+    assert name in str(error.value)
+    assert "int of" in str(error.value) or str(value) in str(error.value)
+    assert x.tobytes() == before
+    assert softmaxce.get_num_threads() == threads
+
+
+def test_largest_float64_int_accepted() -> None:
+    # The largest int that float() converts is a valid (finite) z-loss.
+    x = np.zeros((N, C), np.float64)
+    loss = softmaxce.cross_entropy(
+        x, np.zeros(N, np.int64), z_loss=2**1024 - 2**970 - 1
+    )
+    # z*lse^2 with lse = log(5) is beyond float64
+    assert loss == np.inf
