@@ -9,26 +9,38 @@ PREFIX ?= /usr/local
 LIB := python/softmaxce/libsoftmaxce.so
 GO_SOURCES := $(shell find core capi -name '*.go' -o -name '*.s' -o -name '*.c' -o -name '*.h')
 
-# The extension module of the Python fast path, built next to the library
-# for this Python (pip install builds it through setup.py instead).
-PY_CONFIG = $(shell $(PYTHON) -c 'import sysconfig, numpy; \
-	print(sysconfig.get_config_var("EXT_SUFFIX"), sysconfig.get_paths()["include"], \
-	numpy.get_include())')
-FASTPATH = python/softmaxce/_fastpath$(word 1,$(PY_CONFIG))
 
-.PHONY: all lib demo test test-deps test-go test-c test-python test-large fuzz bench install clean
+.PHONY: all lib fastpath demo test test-deps test-go test-c test-python test-large fuzz bench install clean
 
 all: lib
 
-lib: $(LIB) $(FASTPATH)
+lib: $(LIB) fastpath
 
 $(LIB): $(GO_SOURCES) go.mod
 	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $@ ./capi
 	rm -f $(@:.so=.h)
 
-$(FASTPATH): python/softmaxce/_fastpath.c capi/softmaxce.h capi/softmaxce_private.h
-	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -Icapi \
-		-I$(word 2,$(PY_CONFIG)) -I$(word 3,$(PY_CONFIG)) -o $@ $<
+# The extension module of the Python fast path, built next to the library
+# for $(PYTHON) (pip install builds it through setup.py instead). Its file
+# name and include paths come from $(PYTHON) when the recipe runs, after
+# test-deps may have installed numpy.
+fastpath:
+	@config=$$($(PYTHON) -c 'import sysconfig, numpy; \
+		print(sysconfig.get_config_var("EXT_SUFFIX"), sysconfig.get_paths()["include"], \
+		numpy.get_include())' 2>/dev/null) || { \
+		echo "make: building softmaxce._fastpath needs numpy in $(PYTHON); install it" \
+			"with: $(PYTHON) -m pip install numpy" >&2; exit 1; }; \
+	set -- $$config; \
+	out=python/softmaxce/_fastpath$$1; \
+	for source in python/softmaxce/_fastpath.c capi/softmaxce.h capi/softmaxce_private.h; do \
+		if [ ! -f "$$out" ] || [ "$$source" -nt "$$out" ]; then \
+			echo "$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -Icapi -I$$2 -I$$3" \
+				"-o $$out python/softmaxce/_fastpath.c"; \
+			$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -Icapi -I"$$2" -I"$$3" \
+				-o "$$out" python/softmaxce/_fastpath.c || exit 1; \
+			break; \
+		fi; \
+	done
 
 demo: lib
 	PYTHONPATH=python $(PYTHON) -m softmaxce demo
