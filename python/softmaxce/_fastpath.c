@@ -33,10 +33,15 @@ typedef int (*packed_call)(const void *packed);
 /* The library's sce_private_sparse_cross_entropy, set by init(). */
 static packed_call call_library;
 
-/* numpy's dtype objects of native float32, float64, int32 and int64. The
- * Python fast path compares dtypes by identity with these very objects,
- * which rules out byte-swapped and other unusual dtypes at once. */
+/* numpy's dtype objects of native float32, float64, int32 and int64. */
 static PyArray_Descr *float32_dtype, *float64_dtype, *int32_dtype, *int64_dtype;
+
+/* is_dtype reports whether d is the dtype builtin: the very object, as for
+ * most arrays, or an equivalent one, such as a dtype made by unpickling or
+ * one with metadata. A byte-swapped dtype is not equivalent. */
+static int is_dtype(PyArray_Descr *d, PyArray_Descr *builtin) {
+    return d == builtin || PyArray_EquivTypes(d, builtin);
+}
 
 /* Problems of at least this many elements release the GIL during the call,
  * so that other Python threads run. Smaller ones, calls of a few
@@ -107,14 +112,14 @@ static int reduction_code(PyObject *arg) {
 /* array_start returns the address of an array's first byte. */
 static uintptr_t array_start(PyArrayObject *a) { return (uintptr_t)PyArray_DATA(a); }
 
-/* is_output_array reports whether arg is an ndarray of exactly the given
- * dtype that is aligned, C-contiguous and writable. */
+/* is_output_array reports whether arg is an ndarray of the given dtype
+ * (is_dtype) that is aligned, C-contiguous and writable. */
 static int is_output_array(PyObject *arg, PyArray_Descr *dtype) {
     if (!PyArray_CheckExact(arg)) {
         return 0;
     }
     PyArrayObject *a = (PyArrayObject *)arg;
-    return PyArray_DESCR(a) == dtype && PyArray_ISCARRAY(a);
+    return is_dtype(PyArray_DESCR(a), dtype) && PyArray_ISCARRAY(a);
 }
 
 static PyObject *sparse(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -141,20 +146,20 @@ static PyObject *sparse(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyArrayObject *logits = (PyArrayObject *)input, *labels = (PyArrayObject *)target;
     PyArray_Descr *dtype = PyArray_DESCR(logits);
     int64_t code, itemsize;
-    if (dtype == float32_dtype) {
+    if (is_dtype(dtype, float32_dtype)) {
         code = SCE_FLOAT32;
         itemsize = 4;
-    } else if (dtype == float64_dtype) {
+    } else if (is_dtype(dtype, float64_dtype)) {
         code = SCE_FLOAT64;
         itemsize = 8;
     } else {
         Py_RETURN_NONE;
     }
     int64_t label_code, label_itemsize;
-    if (PyArray_DESCR(labels) == int64_dtype) {
+    if (is_dtype(PyArray_DESCR(labels), int64_dtype)) {
         label_code = SCE_INT64;
         label_itemsize = 8;
-    } else if (PyArray_DESCR(labels) == int32_dtype) {
+    } else if (is_dtype(PyArray_DESCR(labels), int32_dtype)) {
         label_code = SCE_INT32;
         label_itemsize = 4;
     } else {

@@ -376,6 +376,7 @@ def _named_label_error(
 
 # numpy returns these very objects for native-order arrays of the dtypes, so
 # an identity test rules out byte-swapped and other unusual dtypes at once.
+# An equal dtype object (from unpickling) takes an equality test after it.
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
 _INT32 = np.dtype(np.int32)
@@ -437,17 +438,24 @@ def _fast_torch_python(
         return None
     if weight is not None:
         return None
+    # numpy's own dtype objects pass the identity tests. An equal dtype that
+    # is another object (one unpickled, or with metadata) passes the
+    # comparisons after them.
     dtype = input.dtype
     if dtype is _FLOAT32:
         code, itemsize = _SCE_FLOAT32, 4
     elif dtype is _FLOAT64:
         code, itemsize = _SCE_FLOAT64, 8
+    elif dtype == _FLOAT32:
+        code, itemsize = _SCE_FLOAT32, 4
+    elif dtype == _FLOAT64:
+        code, itemsize = _SCE_FLOAT64, 8
     else:
         return None
     label_dtype = target.dtype
-    if label_dtype is _INT64:
+    if label_dtype is _INT64 or label_dtype == _INT64:
         label_code, label_itemsize = _SCE_INT64, 8
-    elif label_dtype is _INT32:
+    elif label_dtype is _INT32 or label_dtype == _INT32:
         label_code, label_itemsize = _SCE_INT32, 4
     else:
         return None
@@ -500,7 +508,7 @@ def _fast_torch_python(
         else:
             # `out` with a reduced loss is an error that the general path
             # raises. carray means aligned, C-contiguous and writable.
-            if reduced or type(out) is not _ndarray or out.dtype is not dtype:
+            if reduced or type(out) is not _ndarray or out.dtype != dtype:
                 return None
             if out.shape != (rows,) or not out.flags.carray:
                 return None
@@ -523,7 +531,7 @@ def _fast_torch_python(
                 return None
             grad, grad_at = input, logits_at
         else:
-            if type(grad_out) is not _ndarray or grad_out.dtype is not dtype:
+            if type(grad_out) is not _ndarray or grad_out.dtype != dtype:
                 return None
             if grad_out.shape != shape or not grad_out.flags.carray:
                 return None

@@ -3,14 +3,15 @@
 Both take the twelve arguments of _sparse._fast_torch_python and must agree
 on every call. Either both return None, because the call is not of the
 common form, or both return results with the same bits and the same output
-objects, or both fail with the same error. The cases vary one argument at a time away from a
-common call, across the types, dtypes, layouts and overlaps that either
-implementation tests for.
+objects, or both fail with the same error. The cases vary one argument at a
+time away from a common call, across the types, dtypes, layouts and
+overlaps that either implementation tests for.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -110,6 +111,11 @@ class Subclass(np.ndarray):
     pass
 
 
+# Dtypes equal to numpy's own but other objects.
+METADATA_F32 = np.dtype(np.float32, metadata={"unit": "logit"})
+METADATA_I64 = np.dtype(np.int64, metadata={"unit": "class"})
+
+
 def modify(**changes: Any) -> Callable[[dict[str, Any]], None]:
     def apply(args: dict[str, Any]) -> None:
         for name, change in changes.items():
@@ -128,6 +134,26 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("uint8 labels", modify(target=lambda a: np.abs(a["target"]).astype(np.uint8))),
     ("longlong labels", modify(target=lambda a: a["target"].astype(np.longlong))),
     ("big-endian labels", modify(target=lambda a: a["target"].astype(">i8"))),
+    (
+        "unpickled logits",
+        modify(input=lambda a: pickle.loads(pickle.dumps(a["input"]))),
+    ),
+    (
+        "unpickled labels",
+        modify(target=lambda a: pickle.loads(pickle.dumps(a["target"]))),
+    ),
+    ("metadata logits", modify(input=lambda a: a["input"].astype(METADATA_F32))),
+    ("metadata labels", modify(target=lambda a: a["target"].astype(METADATA_I64))),
+    (
+        "unpickled grad_out",
+        modify(
+            grad_out=lambda a: pickle.loads(pickle.dumps(np.zeros((N, C), np.float32)))
+        ),
+    ),
+    (
+        "metadata out",
+        modify(reduction="none", out=lambda a: np.zeros(N, METADATA_F32)),
+    ),
     ("list logits", modify(input=lambda a: a["input"].tolist())),
     ("list labels", modify(target=lambda a: a["target"].tolist())),
     ("subclass logits", modify(input=lambda a: a["input"].view(Subclass))),

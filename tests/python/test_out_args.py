@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pickle
 import subprocess
 import sys
 import tracemalloc
@@ -483,6 +484,23 @@ def test_common_call_takes_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     softmaxce.cross_entropy_backward(logits, labels, grad_out=grad_out)
     softmaxce.cross_entropy_with_grad(logits, labels, grad_out=grad_out)
     softmaxce.cross_entropy_with_grad(logits, labels.astype(np.int32), grad_out=logits)
+
+
+@pytest.mark.usefixtures("fast_path")
+def test_unpickled_arrays_take_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Arrays sent to another process arrive with dtype objects that are not
+    # numpy's own, but equal to them.
+    want = softmaxce.cross_entropy_with_grad(*problem())
+    logits, labels = pickle.loads(pickle.dumps(problem()))
+    assert logits.dtype is not np.dtype(np.float32)
+
+    def general_path(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the unpickled call took the general path")
+
+    monkeypatch.setattr(_sparse, "torch_cross_entropy", general_path)
+    got = softmaxce.cross_entropy_with_grad(logits, labels)
+    assert_same_bits(got[0], want[0])
+    assert_same_bits(got[1], want[1])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
