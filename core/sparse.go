@@ -170,6 +170,7 @@ func (p *sparsePlan[T, L]) blocks(first, last, step int, sums []float64) {
 		// Streamed stores wait in this thread's write-combining buffers until
 		// the fence at the end, so the goroutine stays on its thread till then.
 		runtime.LockOSThread()
+		defer fenceAndUnlock()
 	}
 	switch {
 	case p.stream:
@@ -192,13 +193,16 @@ func (p *sparsePlan[T, L]) blocks(first, last, step int, sums []float64) {
 	if w.hasPending {
 		w.pending.write()
 	}
-	if p.stream {
-		storeFence()
-		runtime.UnlockOSThread()
-	}
 	if w.scratch != nil {
 		putScratch(w.scratch)
 	}
+}
+
+// fenceAndUnlock makes this thread's streamed stores visible to the others
+// and lets the goroutine leave its thread again.
+func fenceAndUnlock() {
+	storeFence()
+	runtime.UnlockOSThread()
 }
 
 // sparseWorker is the state of one thread's range of blocks.
