@@ -89,7 +89,7 @@ test-large: lib
 test-python: lib
 	PYTHONPATH=python $(PYTHON) -m pytest -q tests/python python/softmaxce --doctest-modules
 
-install: lib
+install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsoftmaxce.so
 	install -m 0644 capi/softmaxce.h $(DESTDIR)$(PREFIX)/include/softmaxce.h

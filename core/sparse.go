@@ -109,7 +109,8 @@ func newSparsePlan[T Float, L Label](loss, grad, logits []T, labels []L,
 	if err := p.scanLabels(); err != nil {
 		return nil, err
 	}
-	p.stream = streamGradient(grad, logits, shape)
+	// Short rows go through the batch kernels, which do not stream.
+	p.stream = streamGradient(grad, logits, shape) && !p.smallRows()
 	return p, nil
 }
 

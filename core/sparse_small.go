@@ -19,16 +19,16 @@ var smallRowsOn = true
 
 // smallRows reports whether the short-row path handles the call. Rows must
 // be contiguous (inner 1) with at most smallRowMax32 (float32) or
-// smallRowMax64 (float64) classes, and the gradient must not be streamed.
-// It must not overwrite the logits either, because the loss reads them
-// after the batch kernel has written the exponentials.
+// smallRowMax64 (float64) classes. The gradient must not overwrite the
+// logits, because the loss reads them after the batch kernel has written
+// the exponentials. Such a call never streams its gradient (newSparsePlan).
 func (p *sparsePlan[T, L]) smallRows() bool {
 	var zero T
 	limit := smallRowMax32
 	if _, ok := any(zero).(float64); ok {
 		limit = smallRowMax64
 	}
-	return smallRowsOn && p.shape.Inner == 1 && p.shape.Classes <= limit && !p.stream &&
+	return smallRowsOn && p.shape.Inner == 1 && p.shape.Classes <= limit &&
 		(len(p.grad) == 0 || rowAddr(p.grad) != rowAddr(p.logits))
 }
 
