@@ -34,6 +34,7 @@ from ._errors import (
     InvalidShapeError,
     LabelOutOfRangeError,
     int_text,
+    value_text,
 )
 
 _FLOAT32 = np.dtype(np.float32)
@@ -215,7 +216,8 @@ def as_int64(value: object, name: str) -> int:
         number = operator.index(value)
     except TypeError:
         raise InvalidDtypeError(
-            f"{name} must be an integer, got {value!r} of type {type(value).__name__}"
+            f"{name} must be an integer, got {value_text(value)} of type "
+            f"{type(value).__name__}"
         ) from None
     if not _INT64_MIN <= number <= _INT64_MAX:
         raise InvalidArgumentError(
@@ -244,15 +246,21 @@ def as_float_scalar(value: object, name: str) -> float:
         return float(value)
     if isinstance(value, (str, bytes, complex, np.complexfloating)) or np.ndim(value):
         raise InvalidDtypeError(
-            f"{name} must be a real number, got {value!r} of type "
+            f"{name} must be a real number, got {value_text(value)} of type "
             f"{type(value).__name__}"
         )
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise InvalidDtypeError(
-            f"{name} must be a real number, got {value!r} of type "
+            f"{name} must be a real number, got {value_text(value)} of type "
             f"{type(value).__name__}"
+        ) from None
+    except OverflowError:
+        # an int subclass or a Fraction beyond the float64 range
+        raise InvalidArgumentError(
+            f"{name} must be a finite float64 value, got {value_text(value)}, "
+            "beyond the float64 range"
         ) from None
 
 
@@ -279,7 +287,8 @@ def normalize_axis(axis: object, ndim: int, name: str = "axis") -> int:
         index = operator.index(axis)
     except TypeError:
         raise InvalidDtypeError(
-            f"{name} must be an integer, got {axis!r} of type {type(axis).__name__}"
+            f"{name} must be an integer, got {value_text(axis)} of type "
+            f"{type(axis).__name__}"
         ) from None
     if not -ndim <= index < ndim:
         raise InvalidArgumentError(

@@ -79,3 +79,28 @@ def int_text(value: int) -> str:
         return str(value)
     sign = "a negative" if value < 0 else "an"
     return f"{sign} int of {value.bit_length()} bits"
+
+
+def value_text(value: object) -> str:
+    """Return the repr of a caller's `value` for a message, safely and briefly.
+
+    A huge int is described by its size (:func:`int_text`), a repr longer than
+    80 characters is cut, and a repr that raises gives the type name instead,
+    so that formatting the message never raises in place of the error.
+
+    >>> value_text("avg")
+    "'avg'"
+    >>> value_text(-(10**5000))
+    'a negative int of 16610 bits'
+    >>> value_text("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"
+    """
+    if isinstance(value, int) and value.bit_length() > 256:
+        return int_text(int(value))
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - any failing __repr__ falls back
+        return f"a {type(value).__name__} object"
+    if len(text) > 80:
+        text = text[:77] + "..." + text[-1]
+    return text

@@ -20,6 +20,9 @@
 #include <Python.h>
 
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+/* The oldest numpy the package supports at run time (pyproject.toml):
+ * numpy 2 headers otherwise build a module that needs numpy 1.23. */
+#define NPY_TARGET_VERSION NPY_1_22_API_VERSION
 #include <numpy/arrayobject.h>
 
 #include <stdint.h>

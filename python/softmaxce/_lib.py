@@ -32,6 +32,7 @@ from ._errors import (
     LabelOutOfRangeError,
     SoftmaxCEError,
     int_text,
+    value_text,
 )
 
 LIBRARY_ENV_VAR = "SOFTMAXCE_LIBRARY"
@@ -581,7 +582,7 @@ def set_num_threads(n: int) -> None:
         count = operator.index(n)
     except TypeError:
         raise InvalidDtypeError(
-            f"the number of threads must be an integer, got {n!r} of type "
+            f"the number of threads must be an integer, got {value_text(n)} of type "
             f"{type(n).__name__}"
         ) from None
     if not -(2**31) <= count < 2**31:

@@ -35,6 +35,7 @@ from ._errors import (
     InvalidDtypeError,
     InvalidShapeError,
     LabelOutOfRangeError,
+    value_text,
 )
 
 __all__ = [
@@ -186,7 +187,8 @@ def reduction_code(reduction: object) -> int:
     code = _REDUCTIONS.get(reduction) if isinstance(reduction, str) else None
     if code is None:
         raise InvalidArgumentError(
-            f"reduction must be one of 'none', 'sum' or 'mean', got {reduction!r}"
+            "reduction must be one of 'none', 'sum' or 'mean', got "
+            f"{value_text(reduction)}"
         )
     return code
 

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _lib
 from ._coerce import as_int64
 from ._dense import DenseProblem, Loss
-from ._errors import InvalidArgumentError, InvalidShapeError
+from ._errors import InvalidArgumentError, InvalidShapeError, value_text
 from ._sparse import ArgumentNames, TorchProblem, prepare_class_axis_one, run_problem
 
 __all__ = ["softmax_cross_entropy", "softmax_cross_entropy_with_grad"]
@@ -56,7 +56,9 @@ def _prepare(
     """Check the arguments and build the problem and options of one call."""
     reduction = _REDUCTIONS.get(reduce) if isinstance(reduce, str) else None
     if reduction is None:
-        raise InvalidArgumentError(f"reduce must be 'mean' or 'no', got {reduce!r}")
+        raise InvalidArgumentError(
+            f"reduce must be 'mean' or 'no', got {value_text(reduce)}"
+        )
     flags = (
         _SOFT_TARGET_FLAGS.get(soft_target_loss)
         if isinstance(soft_target_loss, str)
@@ -65,7 +67,7 @@ def _prepare(
     if flags is None:
         raise InvalidArgumentError(
             "soft_target_loss must be 'cross-entropy' or 'kl-divergence', got "
-            f"{soft_target_loss!r}"
+            f"{value_text(soft_target_loss)}"
         )
     if np.ndim(x) < 2:
         raise InvalidShapeError(
