@@ -11,7 +11,13 @@ import (
 // cache of CPU 0, as Linux reports it under /sys/devices/system/cpu, or 0
 // when it cannot be read.
 func lastLevelCacheBytes() uintptr {
-	dirs, err := filepath.Glob("/sys/devices/system/cpu/cpu0/cache/index*")
+	return lastLevelCacheUnder("/sys/devices/system/cpu/cpu0/cache")
+}
+
+// lastLevelCacheUnder is lastLevelCacheBytes for the cache directory root,
+// which holds one index* directory per cache with its type, level and size.
+func lastLevelCacheUnder(root string) uintptr {
+	dirs, err := filepath.Glob(filepath.Join(root, "index*"))
 	if err != nil {
 		return 0
 	}

@@ -25,10 +25,10 @@ import (
 //
 // A cross-entropy row takes three passes (max, exp-sum, scale), and the
 // second and third read the row from L2 or L3 while it fits. The passes
-// prefetch the next row, or the start of a long one (nextRow in plan.go,
-// chunkPrefetch). A large gradient is streamed past the caches one row late,
-// during the next row's exp pass (rowExpSumStream, with streamGradient and
-// pendingRow in plan.go and sparse.go).
+// prefetch a row about 8 KiB ahead, or the start of it when it is long
+// (nextRow in plan.go, chunkPrefetch). A large gradient is streamed past the
+// caches one row late, during the next row's exp pass (rowExpSumStream, with
+// streamGradient and pendingRow in plan.go and sparse.go).
 //
 // BenchmarkFusedSparse against BenchmarkFusedCopy, one thread, AVX-512, on a
 // shared 2-core Xeon with 2 MiB of L2 per core: float32 4096x32000 took 73
@@ -70,8 +70,9 @@ func rowMax[T Float](x []T) T {
 // rowExpSum returns sum_j exp(x[j] - m) and, when dst is not nil, stores each
 // exp(x[j] - m) in dst[j]. dst may be x itself. m must be at least every
 // element of x (rowMax), so that each argument is <= 0 or NaN. The vector
-// kernels prefetch the bytes of len(x)/2 elements from pf on the way (see
-// nextRow). pf is only a hint, so any address is safe.
+// kernels prefetch the bytes of min(len(x), chunkElements)/2 elements from
+// pf on the way (see nextRow and chunkPrefetch). pf is only a hint, so any
+// address is safe.
 func rowExpSum[T Float](dst, x []T, m T, pf uintptr) float64 {
 	switch xs := any(x).(type) {
 	case []float32:
@@ -87,9 +88,10 @@ func rowExpSum[T Float](dst, x []T, m T, pf uintptr) float64 {
 // rowExpSumStream is rowExpSum that, in the same pass, does what
 // rowScale(sdst, ssrc, a, _, true) does: the streamed stores of one row's
 // gradient then overlap the arithmetic of the next row. It prefetches at
-// twice the rate of rowExpSum, len(x) elements' worth of bytes from pf,
-// for there is no later pass over x to prefetch the rest. sdst and ssrc
-// have the length of x.
+// twice the rate of rowExpSum, min(len(x), chunkElements) elements' worth
+// of bytes from pf, for there is no later pass over x to prefetch the rest.
+// sdst and ssrc have the length of x. Like rowScale with stream set, it
+// leaves its streamed stores unfenced.
 func rowExpSumStream[T Float](dst, x []T, m T, pf uintptr, sdst, ssrc []T, a T) float64 {
 	switch xs := any(x).(type) {
 	case []float32:
@@ -108,6 +110,9 @@ func rowExpSumStream[T Float](dst, x []T, m T, pf uintptr, sdst, ssrc []T, a T) 
 // kernels prefetch like rowExpSum, and with stream set they write dst with
 // non-temporal stores. These do not read dst's lines into the cache first,
 // and do not keep them there. stream needs dst aligned to its element size.
+// Streamed stores are not fenced: the caller must run storeFence on the same
+// OS thread (with the goroutine locked to it) before another thread reads
+// dst, as sparsePlan.blocks does.
 func rowScale[T Float](dst, src []T, a T, pf uintptr, stream bool) {
 	switch d := any(dst).(type) {
 	case []float32:

@@ -329,7 +329,7 @@ es512_done:
 
 es512_last:
 	TESTQ   R10, R10
-	JZ      es512_fence
+	JZ      es512_return
 	VMOVSS  (BX)(R13*1), X30
 	VMULSS  X29, X30, X30
 	VMOVD   X30, R11
@@ -338,7 +338,7 @@ es512_last:
 	DECQ    R10
 	JMP     es512_last
 
-es512_fence:
+es512_return:
 	VZEROUPPER
 	RET
 

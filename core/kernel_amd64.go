@@ -4,7 +4,9 @@ package core
 
 // Assembly row kernels (kernel32_amd64.s, kernel64_amd64.s). Each is
 // equivalent to the pure-Go kernel of the same name in kernel.go, bit for
-// bit, and handles one chunk of at most chunkElements elements.
+// bit except for NaN payloads, and handles one chunk of at most
+// chunkElements elements. The streaming kernels do not fence their
+// non-temporal stores (see rowScale).
 
 //go:noescape
 func maxAVX512F32(x []float32) float32

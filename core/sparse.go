@@ -283,7 +283,7 @@ func (p *sparsePlan[T, L]) block(lo, hi int, w *sparseWorker[T]) float64 {
 // not nil, coef times its gradient, for g (which may be x). The
 // exponentials go to e first: g itself, or a scratch row when the gradient
 // is streamed, in which case the gradient may be left pending in w. The
-// kernels prefetch from pf, the next row, or 0 for none.
+// kernels prefetch from pf, a later row (nextRow), or 0 for none.
 func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 	w *sparseWorker[T]) float64 {
 	// Everything that reads x must run before the exp pass, which may
@@ -308,7 +308,7 @@ func (p *sparsePlan[T, L]) row(x, g, e []T, y int, coef float64, pf uintptr,
 		w.hasPending = false
 	}
 	// Without streaming, the gradient pass prefetches the second half of
-	// the next row (the exp pass did the first).
+	// the row at pf (the exp pass did the first).
 	pfHalf := pf + uintptr(min(len(x), chunkElements))*unsafe.Sizeof(x[0])/2
 	st := rowSummary{m: float64(m), xy: xy, gap: gap, s: s, logS: logS, rest: rest, split: split}
 	return p.finish(g, e, y, coef, st, pfHalf, w)
@@ -351,8 +351,8 @@ func (p *sparsePlan[T, L]) finish(g, e []T, y int, coef float64, st rowSummary, 
 
 // expSum returns s = sum_c exp(x_c - m) and log(s), storing each exp(x_c - m)
 // in e when e is not nil, and prefetching from pf (see rowExpSum). When
-// pending is not nil, its gradient row is streamed out on the way, all but
-// its label element. When the label's logit is the maximum, exp(x_y - m)
+// pending is not nil, its gradient row is streamed out on the way; its label
+// element is then stored again, by the caller. When the label's logit is the maximum, exp(x_y - m)
 // is exactly 1 and the loss is log(1 + rest) with rest the sum over the other
 // classes: that sum is then taken apart from the 1 and the log formed with
 // log1p, so a confident prediction keeps its tiny loss (for example 2.06e-9

@@ -26,7 +26,8 @@ func TestResultsIndependentOfThreads(t *testing.T) {
 }
 
 // testThreadsIndependent checks that every function returns the same bits
-// with 1, 2, 3 and 8 threads, on shapes of several blocks of work.
+// with 1, 2, 3 and 8 threads and every kernel, on shapes of several blocks
+// of work.
 func testThreadsIndependent[T core.Float, L core.Label](t *testing.T) {
 	shapes := []core.Shape{
 		{Outer: 7*core.BlockElements/1000 + 5, Classes: 1000, Inner: 1},
@@ -73,34 +74,36 @@ func testThreadsIndependent[T core.Float, L core.Label](t *testing.T) {
 
 		var want outputs
 		withThreads(t, 1, func() { want = run() })
-		for _, n := range []int{1, 2, 3, 8} {
-			for _, stream := range []bool{false, true} {
-				if n == 1 && !stream {
-					continue // the reference
+		// Every kernel, so that each one's streamed stores are fenced on
+		// every thread too.
+		for _, kernel := range core.KernelNames() {
+			for _, n := range []int{1, 2, 3, 8} {
+				for _, stream := range []bool{false, true} {
+					withThreads(t, n, func() {
+						defer core.UseKernel(kernel)()
+						// A streamed gradient must not change a bit either.
+						if stream {
+							defer core.ForceStreaming()()
+						}
+						got := run()
+						call := func(f string) string {
+							return fmt.Sprintf("%s(%s %s, kernel %s, %d threads, streamed %v)", f,
+								typeName[T, L](), shapeString(s), kernel, n, stream)
+						}
+						assertSameBits(t, call("SparseCrossEntropy"), "loss", got.none, want.none)
+						assertSameBits(t, call("SparseCrossEntropy"), "grad", got.grad, want.grad)
+						assertSameBits(t, call("SparseForward sum"), "loss", got.sum, want.sum)
+						assertSameBits(t, call("SparseCrossEntropy mean"), "loss", got.mean, want.mean)
+						assertSameBits(t, call("SparseCrossEntropy mean"), "grad", got.meanGrad,
+							want.meanGrad)
+						assertSameBits(t, call("SparseCrossEntropy plain"), "loss", got.plain, want.plain)
+						assertSameBits(t, call("SparseCrossEntropy plain"), "grad", got.plainGrad,
+							want.plainGrad)
+						assertSameBits(t, call("Softmax"), "output", got.y, want.y)
+						assertSameBits(t, call("LogSoftmax"), "output", got.logY, want.logY)
+						assertSameBits(t, call("SoftmaxBackward"), "dx", got.dx, want.dx)
+					})
 				}
-				withThreads(t, n, func() {
-					// A streamed gradient must not change a bit either.
-					if stream {
-						defer core.ForceStreaming()()
-					}
-					got := run()
-					call := func(f string) string {
-						return fmt.Sprintf("%s(%s %s, %d threads, streamed %v)", f,
-							typeName[T, L](), shapeString(s), n, stream)
-					}
-					assertSameBits(t, call("SparseCrossEntropy"), "loss", got.none, want.none)
-					assertSameBits(t, call("SparseCrossEntropy"), "grad", got.grad, want.grad)
-					assertSameBits(t, call("SparseForward sum"), "loss", got.sum, want.sum)
-					assertSameBits(t, call("SparseCrossEntropy mean"), "loss", got.mean, want.mean)
-					assertSameBits(t, call("SparseCrossEntropy mean"), "grad", got.meanGrad,
-						want.meanGrad)
-					assertSameBits(t, call("SparseCrossEntropy plain"), "loss", got.plain, want.plain)
-					assertSameBits(t, call("SparseCrossEntropy plain"), "grad", got.plainGrad,
-						want.plainGrad)
-					assertSameBits(t, call("Softmax"), "output", got.y, want.y)
-					assertSameBits(t, call("LogSoftmax"), "output", got.logY, want.logY)
-					assertSameBits(t, call("SoftmaxBackward"), "dx", got.dx, want.dx)
-				})
 			}
 		}
 	}

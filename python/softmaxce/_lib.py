@@ -297,7 +297,7 @@ _sce_get_num_threads = _declare("sce_get_num_threads", _int, [])
 # ---- Data addresses ----------------------------------------------------------
 # numpy's own accessors, ``a.ctypes.data`` and ``a.__array_interface__``, build
 # helper objects and took about 2 us per array in timeit runs (Python 3.11,
-# numpy 2.4, the 2-core Xeon VM of BENCHMARKS.md). numpy's C API (PyArray_DATA)
+# numpy 2.4, a 2-core Xeon VM). numpy's C API (PyArray_DATA)
 # reads the data pointer of an ndarray from the first field after the object
 # header. Compiled extensions depend on that layout, so numpy cannot change it
 # without breaking its ABI. On CPython, where id() is the object's address,

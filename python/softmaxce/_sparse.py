@@ -362,7 +362,7 @@ def _named_label_error(
 # On small problems the Python code around the library call costs more than
 # the call itself. With the call stubbed out, the general path takes about
 # 9 us for 32x10 float32 logits, and the fast path below about 2.4 us (timeit,
-# Python 3.11, numpy 2.4, on the 2-core Xeon VM described in BENCHMARKS.md).
+# Python 3.11, numpy 2.4, on a 2-core Xeon VM).
 # The fast path also passes its arguments to the library packed into one
 # buffer (_lib.SPARSE_ARGS). A ctypes call with the 18 arguments of
 # sce_sparse_cross_entropy took about 3 us for an empty problem, and packing

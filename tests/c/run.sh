@@ -11,7 +11,8 @@
 #
 # Usage: tests/c/run.sh [--no-asan]
 # Environment: CC (default cc), GO (default go), BUILD_DIR (default
-# build/tests-c). The library is rebuilt with `go build` when it is missing
+# build/tests-c), PYTHON (default python3, with numpy and pytest, for the
+# extension module's run under the sanitizers). The library is rebuilt with `go build` when it is missing
 # or older than a Go or C source file, as `make lib` would.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

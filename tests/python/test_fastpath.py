@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+import softmaxce
 from softmaxce import _lib, _sparse
 
 N, C = 6, 5
@@ -363,6 +366,84 @@ def test_extension_init_rejects_other_layout() -> None:
     assert _lib.FASTPATH is not None
     with pytest.raises(ImportError, match="different builds"):
         _lib.FASTPATH.init(1, _lib.SPARSE_ARGS.size + 8)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "common",
+        "float64",
+        "int32 labels",
+        "sum",
+        "none",
+        "ignore 3",
+        "smoothing",
+        "out",
+        "grad_out",
+        "grad_out is logits",
+        "unpickled logits",
+        "loss only",
+        "grad only",
+    ],
+)
+def test_common_forms_return_results(name: str) -> None:
+    # Agreement alone would also hold if both versions returned None.
+    assert _lib.FASTPATH is not None
+    case = dict(CASES)[name]
+    kind, value = run(_lib.FASTPATH.sparse, arguments(case))
+    assert kind == "result", f"{name}: {value!r}"
+
+
+def test_large_call_releases_gil() -> None:
+    # With a switch interval far longer than the call, the interpreter does
+    # not take the GIL from this thread during it: the counting thread can
+    # only run while the call has released the GIL itself.
+    assert _lib.FASTPATH is not None
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((2048, 4000)).astype(np.float32)
+    labels = rng.integers(0, 4000, 2048)
+    grad = np.empty_like(logits)
+    counter = [0]
+    stop = threading.Event()
+
+    def count() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+
+    previous_threads = softmaxce.get_num_threads()
+    previous_interval = sys.getswitchinterval()
+    softmaxce.set_num_threads(1)  # leave the other CPU to the counting thread
+    sys.setswitchinterval(0.25)
+    thread = threading.Thread(target=count)
+    thread.start()
+    try:
+        while counter[0] == 0:
+            time.sleep(0.001)
+        steps = []
+        for _ in range(3):
+            before = counter[0]
+            result = _lib.FASTPATH.sparse(
+                logits,
+                labels,
+                None,
+                -100,
+                "mean",
+                0.0,
+                0.0,
+                None,
+                True,
+                True,
+                None,
+                grad,
+            )
+            steps.append(counter[0] - before)
+            assert type(result) is tuple
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(previous_interval)
+        softmaxce.set_num_threads(previous_threads)
+    assert min(steps) > 0, f"counting steps during each call: {steps}"
 
 
 def test_large_calls_run_concurrently() -> None:
