@@ -193,10 +193,10 @@ func nextRow[T Float](x []T, s Shape, pos, positions int) uintptr {
 }
 
 // prefetchAheadBytes is how far ahead nextRow looks. The prefetches of one
-// row's passes must arrive before the next row's max pass, which one row of
-// 4 KB was too short for: on the Zen 5, float32 8192x1000 took 2.08 ms
-// prefetching 8 KiB (two rows) ahead against 2.27-2.41 ms one row ahead,
-// and 16384x500 2.9-3.07 ms against 3.16-3.26 ms (one thread, streamed).
+// row's passes must arrive before that row's max pass, and one row of 4 KB
+// ahead was too short for that. On the Zen 5, float32 8192x1000 took 2.08
+// ms prefetching 8 KiB (two rows) ahead against 2.27-2.41 ms one row ahead.
+// 16384x500 took 2.9-3.07 ms against 3.16-3.26 ms (one thread, streamed).
 const prefetchAheadBytes = 8 << 10
 
 // Streaming the gradient. A plain store to a line that is not in the cache
