@@ -61,6 +61,15 @@ def base_arguments(
     }
 
 
+def mean_call(
+    logits: np.ndarray, labels: np.ndarray, grad_out: np.ndarray | None = None
+) -> list[Any]:
+    """Return the arguments of a mean loss-and-gradient call of the fast path."""
+    args = base_arguments()
+    args.update(input=logits, target=labels, ignore_index=-100, grad_out=grad_out)
+    return list(args.values())
+
+
 def unaligned(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """Return a zeroed array of `shape` whose data starts one byte off."""
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
@@ -315,14 +324,14 @@ def test_extension_agrees_with_python(name: str, case: Callable) -> None:
         return
 
     for position, (ext_part, py_part) in enumerate(zip(ext_value, py_value)):
-        what = ("loss", "grad")[position]
+        part = ("loss", "grad")[position]
         if py_part is None:
-            assert ext_part is None, f"{name}: {what}"
+            assert ext_part is None, f"{name}: {part}"
             continue
-        assert type(ext_part) is type(py_part), f"{name}: {what} type"
+        assert type(ext_part) is type(py_part), f"{name}: {part} type"
         assert np.asarray(ext_part).dtype == np.asarray(py_part).dtype
         assert np.asarray(ext_part).shape == np.asarray(py_part).shape
-        assert np.asarray(ext_part).tobytes() == np.asarray(py_part).tobytes(), what
+        assert np.asarray(ext_part).tobytes() == np.asarray(py_part).tobytes(), part
     # Caller-owned outputs come back as the very objects passed in.
     names = list(ext_args)
     for position, argument in ((0, "out"), (1, "grad_out")):
@@ -422,20 +431,7 @@ def test_large_call_releases_gil() -> None:
         steps = []
         for _ in range(3):
             before = counter[0]
-            result = _lib.FASTPATH.sparse(
-                logits,
-                labels,
-                None,
-                -100,
-                "mean",
-                0.0,
-                0.0,
-                None,
-                True,
-                True,
-                None,
-                grad,
-            )
+            result = _lib.FASTPATH.sparse(*mean_call(logits, labels, grad))
             steps.append(counter[0] - before)
             assert type(result) is tuple
     finally:
@@ -453,27 +449,12 @@ def test_large_calls_run_concurrently() -> None:
     rng = np.random.default_rng(3)
     logits = rng.standard_normal((64, 1000)).astype(np.float32)
     labels = rng.integers(0, 1000, 64)
-    want = _sparse._fast_torch_python(
-        logits, labels, None, -100, "mean", 0.0, 0.0, None, True, True, None, None
-    )
+    want = _sparse._fast_torch_python(*mean_call(logits, labels))
     results: list[Any] = [None] * 8
 
     def work(slot: int) -> None:
         for _ in range(20):
-            results[slot] = _lib.FASTPATH.sparse(
-                logits,
-                labels,
-                None,
-                -100,
-                "mean",
-                0.0,
-                0.0,
-                None,
-                True,
-                True,
-                None,
-                None,
-            )
+            results[slot] = _lib.FASTPATH.sparse(*mean_call(logits, labels))
 
     threads = [threading.Thread(target=work, args=(slot,)) for slot in range(8)]
     for thread in threads:
